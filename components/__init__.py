@@ -1,0 +1,1 @@
+"""mesh-federation: Pulumi components that federate Kong Mesh / Kuma zones."""
