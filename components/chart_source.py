@@ -1,0 +1,47 @@
+"""Where the chart comes from: a Helm repository (default), an OCI registry, or a local path.
+
+Air-gapped sites mirror the chart to an OCI registry or unpack it next to the program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi_kubernetes as k8s
+
+from components.products import Product
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    product: Product
+    repository: str
+    version: str
+
+    @property
+    def is_oci(self) -> bool:
+        return self.repository.startswith("oci://")
+
+    @property
+    def is_local(self) -> bool:
+        return not self.repository.startswith(("http://", "https://", "oci://"))
+
+    @property
+    def chart(self) -> str:
+        if self.is_oci:
+            return f"{self.repository.rstrip('/')}/{self.product.chart}"
+        return self.repository if self.is_local else self.product.chart
+
+    def repository_opts(self) -> k8s.helm.v3.RepositoryOptsArgs | None:
+        if self.is_oci or self.is_local:
+            return None
+        return k8s.helm.v3.RepositoryOptsArgs(repo=self.repository)
+
+    def helm_cli_args(self) -> list[str]:
+        """The chart reference and version as `helm upgrade` takes them."""
+        args = [self.chart]
+        if not self.is_oci and not self.is_local:
+            args += ["--repo", self.repository]
+        if not self.is_local:
+            args += ["--version", self.version]
+        return args

@@ -1,0 +1,350 @@
+"""Stack configuration (namespace `mesh-federation`): typed, validated, in one place.
+
+`parse_config` is pure (a mapping in, a `FederationConfig` out) so that every rule is testable
+without Pulumi; `load_config` reads the stack's config through the Pulumi SDK. Every problem is
+collected and reported at once, naming the key and the fix, before anything is registered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from components.products import KDS_PORT, PRODUCTS, Product
+
+NAMESPACE = "mesh-federation"
+EXPORT_PROFILES = ("federation-with-policies", "federation")
+INSTALL_MODES = ("brownfield", "greenfield")
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_IPV6 = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
+
+THREE_X_CHANGES = (
+    "Kong Mesh / Kuma 3.0 changed the federation flow this program automates: a global control "
+    "plane on Kubernetes must run in universal mode on PostgreSQL, the top-level `ingress` values "
+    "were replaced by `meshes[].ingress`, and standalone mode is gone"
+)
+
+
+class ConfigError(ValueError):
+    """Every problem in the stack configuration, each naming its key and the fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+@dataclass(frozen=True)
+class KdsAddress:
+    host: str
+    port: int = KDS_PORT
+
+    @property
+    def url(self) -> str:
+        return f"grpcs://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class GlobalConfig:
+    kube_context: str
+    release_name: str = "kong-mesh"
+    kds_address: KdsAddress | None = None
+    api_url: str | None = None
+    api_token: str | None = field(default=None, repr=False)
+    ready_timeout_seconds: int = 600
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ZoneConfig:
+    name: str
+    kube_context: str
+    release_name: str = "kong-mesh"
+    api_url: str | None = None
+    api_token: str | None = field(default=None, repr=False)
+    install: Literal["brownfield", "greenfield"] = "brownfield"
+    federated: bool = True
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    enabled: bool = True
+    timeout_seconds: int = 600
+    interval_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    product: Product
+    chart_version: str
+    chart_repository: str
+    namespace: str
+    export_profile: str
+    global_: GlobalConfig
+    zones: tuple[ZoneConfig, ...]
+    kubeconfig: str | None = None
+    kds_skip_verify: bool = True
+    export_concurrency: int = 16
+    check: CheckConfig = field(default_factory=CheckConfig)
+
+
+def parse_kds_address(raw: str, key: str, problems: list[str]) -> KdsAddress | None:
+    """`host` or `host:port`; no scheme (the program adds grpcs://), no spaces."""
+    fix = f"set {key} to a bare host or host:port, e.g. `kds.example.com` or `10.0.0.5:5685`"
+    if not raw or raw != raw.strip() or " " in raw:
+        problems.append(f"{key}: {raw!r} is empty or has spaces; {fix}")
+        return None
+    if "://" in raw:
+        problems.append(f"{key}: {raw!r} has a scheme; the program adds grpcs:// itself; {fix}")
+        return None
+    host, port = raw, KDS_PORT
+    if raw.startswith("["):  # [ipv6]:port
+        end = raw.find("]")
+        host, rest = raw[: end + 1], raw[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                problems.append(f"{key}: {raw!r} is not host or host:port; {fix}")
+                return None
+            port_text = rest[1:]
+        else:
+            port_text = ""
+        if not _IPV6.match(host):
+            problems.append(f"{key}: {raw!r} is not a valid IPv6 address; {fix}")
+            return None
+    elif raw.count(":") == 1:
+        host, port_text = raw.split(":")
+    else:
+        port_text = ""
+    if port_text:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            problems.append(f"{key}: port {port_text!r} is not a number from 1 to 65535; {fix}")
+            return None
+        port = int(port_text)
+    if not host.startswith("[") and not _HOSTNAME.match(host):
+        problems.append(f"{key}: {host!r} is not a valid host name or IP address; {fix}")
+        return None
+    return KdsAddress(host=host, port=port)
+
+
+class _Reader:
+    """Typed access to one mapping of raw config, recording problems instead of raising."""
+
+    def __init__(self, raw: Any, key: str, problems: list[str]) -> None:
+        self.key = key
+        self.problems = problems
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            problems.append(f"{key}: expected an object, got {type(raw).__name__}")
+            raw = {}
+        self.raw: Mapping[str, Any] = raw
+
+    def path(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self.raw.get(name)
+        if value is None or value == "":
+            if required:
+                self.problems.append(
+                    f"{self.path(name)} is required; set it with "
+                    f"`pulumi config set --path '{NAMESPACE}:{self.path(name)}' <value>`"
+                )
+            return default
+        if not isinstance(value, str):
+            self.problems.append(f"{self.path(name)}: expected a string, got {value!r}")
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw.get(name, default)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            self.problems.append(f"{self.path(name)}: expected true or false, got {value!r}")
+            return default
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        value = self.raw.get(name, default)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.problems.append(f"{self.path(name)}: expected a number, got {value!r}")
+            return default
+        if number < minimum:
+            self.problems.append(f"{self.path(name)}: must be at least {minimum}, got {value!r}")
+            return default
+        return number
+
+    def mapping(self, name: str) -> Mapping[str, Any]:
+        value = self.raw.get(name) or {}
+        if not isinstance(value, Mapping):
+            self.problems.append(f"{self.path(name)}: expected an object of Helm values")
+            return {}
+        return value
+
+    def unknown_keys(self, known: set[str]) -> None:
+        for name in sorted(set(self.raw) - known):
+            self.problems.append(
+                f"{self.path(name)}: unknown key; known keys here: {', '.join(sorted(known))}"
+            )
+
+
+def _chart_version(value: str, problems: list[str]) -> None:
+    major = value.lstrip("v").split(".", 1)[0]
+    if not major.isdigit():
+        problems.append(f"chartVersion: {value!r} is not a version like 2.14.3")
+    elif int(major) >= 3:
+        problems.append(
+            f"chartVersion: {value!r} is a 3.x chart. {THREE_X_CHANGES}. Pin a 2.x chartVersion "
+            "(e.g. `pulumi config set mesh-federation:chartVersion 2.14.3`)."
+        )
+    elif int(major) < 2:
+        problems.append(f"chartVersion: {value!r} is older than 2.0; this program supports 2.x")
+
+
+def _url(value: str | None, key: str, problems: list[str]) -> str | None:
+    if value is not None and not re.match(r"^https?://[^\s/]+", value):
+        problems.append(f"{key}: {value!r} is not an http(s) URL, e.g. http://localhost:5681")
+        return None
+    return value.rstrip("/") if value else None
+
+
+def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
+    """Validate raw stack config (keys as in Pulumi.<stack>.yaml, without the namespace)."""
+    problems: list[str] = []
+    top = _Reader(raw, "", problems)
+    top.unknown_keys({
+        "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
+        "zones", "kubeconfig", "kdsSkipVerify", "exportConcurrency", "check",
+    })
+
+    product_key = top.string("product", "kong-mesh") or "kong-mesh"
+    product = PRODUCTS.get(product_key)
+    if product is None:
+        problems.append(f"product: {product_key!r} is unknown; use one of {', '.join(PRODUCTS)}")
+        product = PRODUCTS["kong-mesh"]
+    chart_version = top.string("chartVersion", product.default_chart_version) or ""
+    _chart_version(chart_version, problems)
+    profile = top.string("exportProfile", EXPORT_PROFILES[0]) or EXPORT_PROFILES[0]
+    if profile not in EXPORT_PROFILES:
+        problems.append(f"exportProfile: {profile!r} is unknown; use one of {', '.join(EXPORT_PROFILES)}")
+
+    g = _Reader(raw.get("global"), "global", problems)
+    g.unknown_keys({"kubeContext", "releaseName", "kdsAddress", "apiUrl", "apiToken",
+                    "readyTimeoutSeconds", "values"})
+    kds_raw = g.string("kdsAddress")
+    global_cfg = GlobalConfig(
+        kube_context=g.string("kubeContext", required=True) or "",
+        release_name=g.string("releaseName", product.chart) or product.chart,
+        kds_address=parse_kds_address(kds_raw, "global.kdsAddress", problems) if kds_raw else None,
+        api_url=_url(g.string("apiUrl"), "global.apiUrl", problems),
+        api_token=g.string("apiToken"),
+        ready_timeout_seconds=int(g.number("readyTimeoutSeconds", 600, minimum=30)),
+        values=g.mapping("values"),
+    )
+
+    zones_raw = raw.get("zones")
+    zones: list[ZoneConfig] = []
+    if not isinstance(zones_raw, list) or not zones_raw:
+        problems.append(
+            "zones: at least one zone is required; set it with "
+            f"`pulumi config set --path '{NAMESPACE}:zones[0].name' zone-1` and "
+            f"`pulumi config set --path '{NAMESPACE}:zones[0].kubeContext' <context>`"
+        )
+        zones_raw = []
+    seen: dict[str, int] = {}
+    for index, zone_raw in enumerate(zones_raw):
+        z = _Reader(zone_raw, f"zones[{index}]", problems)
+        z.unknown_keys({"name", "kubeContext", "releaseName", "apiUrl", "apiToken", "install",
+                        "federated", "values"})
+        name = z.string("name", required=True) or ""
+        if name and (len(name) > 63 or not _DNS1123_LABEL.match(name)):
+            problems.append(
+                f"zones[{index}].name: {name!r} is not a DNS-1123 label (lower case letters, digits "
+                "and '-', starting and ending with a letter or digit, at most 63 characters); "
+                f"rename it, e.g. {re.sub(r'[^a-z0-9-]+', '-', name.lower()).strip('-') or 'zone-1'!r}"
+            )
+        if name in seen:
+            problems.append(
+                f"zones[{index}].name: {name!r} is already the name of zones[{seen[name]}]; "
+                "zone names must be unique"
+            )
+        seen.setdefault(name, index)
+        context = z.string("kubeContext", required=True) or ""
+        if context and context == global_cfg.kube_context:
+            problems.append(
+                f"zones[{index}].kubeContext: {context!r} is also global.kubeContext; the global "
+                "control plane needs a cluster of its own: give the zone its own cluster's context"
+            )
+        install = z.string("install", "brownfield") or "brownfield"
+        if install not in INSTALL_MODES:
+            problems.append(
+                f"zones[{index}].install: {install!r} is unknown; use brownfield (adopt the "
+                "running standalone control plane) or greenfield (install the zone fresh)"
+            )
+            install = "brownfield"
+        zones.append(ZoneConfig(
+            name=name,
+            kube_context=context,
+            release_name=z.string("releaseName", product.chart) or product.chart,
+            api_url=_url(z.string("apiUrl"), f"zones[{index}].apiUrl", problems),
+            api_token=z.string("apiToken"),
+            install="greenfield" if install == "greenfield" else "brownfield",
+            federated=z.boolean("federated", True),
+            values=z.mapping("values"),
+        ))
+
+    c = _Reader(raw.get("check"), "check", problems)
+    c.unknown_keys({"enabled", "timeoutSeconds", "intervalSeconds"})
+    check = CheckConfig(
+        enabled=c.boolean("enabled", True),
+        timeout_seconds=int(c.number("timeoutSeconds", 600, minimum=1)),
+        interval_seconds=c.number("intervalSeconds", 5.0, minimum=0.01),
+    )
+
+    if problems:
+        raise ConfigError(problems)
+    return FederationConfig(
+        product=product,
+        chart_version=chart_version,
+        chart_repository=top.string("chartRepository", product.repository) or product.repository,
+        namespace=top.string("namespace", product.namespace) or product.namespace,
+        export_profile=profile,
+        global_=global_cfg,
+        zones=tuple(zones),
+        kubeconfig=top.string("kubeconfig"),
+        kds_skip_verify=top.boolean("kdsSkipVerify", True),
+        export_concurrency=int(top.number("exportConcurrency", 16, minimum=1)),
+        check=check,
+    )
+
+
+def load_config() -> FederationConfig:
+    """Read the stack's `mesh-federation:*` config through the Pulumi SDK and validate it."""
+    import pulumi
+
+    config = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {}
+    for key in ("product", "chartVersion", "chartRepository", "namespace", "exportProfile",
+                "kubeconfig", "kdsSkipVerify", "exportConcurrency"):
+        value = config.get(key)
+        if value is not None:
+            raw[key] = value
+    for key in ("global", "zones", "check"):
+        # Objects holding a secret (`--secret --path 'zones[0].apiToken'`) are secret as a whole;
+        # get_object returns them in the clear, and the program wraps every token it passes on
+        # to a resource with Output.secret.
+        value = config.get_object(key)
+        if value is not None:
+            raw[key] = value
+    for key in ("kdsSkipVerify",):
+        if key in raw and isinstance(raw[key], str):
+            raw[key] = raw[key].lower() == "true"
+    return parse_config(raw)

@@ -1,0 +1,83 @@
+"""Step 5 of the guide: verify the federation, and fail `pulumi up` with the reason if it fails.
+
+The check itself is `python -m components.check` (a module of ours, no Pulumi in it), run by
+pulumi-command after the zone release: it prints progress while it polls, and its result (one
+JSON object on stdout) becomes a stack output. Its spec, which may hold an API token, travels on
+stdin as a Pulumi secret.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+
+PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def expected_policies(documents: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The exported policies the check looks for on the global, matched there by display name."""
+    expected = []
+    for document in documents:
+        kind = str(document.get("kind", ""))
+        if not str(document.get("apiVersion", "")).startswith("kuma.io/") or kind == "Mesh":
+            continue
+        metadata = document.get("metadata") or {}
+        mesh = (metadata.get("labels") or {}).get("kuma.io/mesh") or document.get("mesh") or "default"
+        expected.append({"type": kind, "mesh": str(mesh), "name": str(metadata.get("name", ""))})
+    return expected
+
+
+@dataclass
+class FederationCheckArgs:
+    zone_name: str
+    global_api: Mapping[str, Any]     # {"url": ...} or {"kube_proxy": {...}}, may hold a token
+    zone_api: Mapping[str, Any]
+    dataplanes: Mapping[str, int]
+    policies: Sequence[Mapping[str, str]]
+    timeout_seconds: int
+    interval_seconds: float
+    zone_release: pulumi.Resource
+
+
+class FederationCheck(pulumi.ComponentResource):
+    result: pulumi.Output[Any]
+
+    def __init__(self, name: str, args: FederationCheckArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mesh-federation:index:FederationCheck", name, None, opts)
+        spec = {
+            "zone": args.zone_name,
+            "global_api": dict(args.global_api),
+            "zone_api": dict(args.zone_api),
+            "expect": {"dataplanes": dict(args.dataplanes), "policies": list(args.policies)},
+            "timeout_seconds": args.timeout_seconds,
+            "interval_seconds": args.interval_seconds,
+        }
+        run = command.local.Command(
+            f"{name}-run",
+            create=f"{shlex.quote(sys.executable)} -m components.check",
+            stdin=pulumi.Output.secret(json.dumps(spec, sort_keys=True)),
+            dir=PROJECT_ROOT,
+            environment={"PYTHONPATH": PROJECT_ROOT, "PYTHONUNBUFFERED": "1"},
+            # A new zone release (or a changed spec) means a new check.
+            triggers=[args.zone_release.urn],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.zone_release]),
+        )
+        # stdout carries only the check's result, never the spec: safe to show.
+        self.result = pulumi.Output.unsecret(run.stdout).apply(_parse_result)
+        self.register_outputs({"result": self.result})
+
+
+def _parse_result(stdout: str | None) -> Any:
+    try:
+        return json.loads(stdout or "null")
+    except json.JSONDecodeError:
+        return {"raw": stdout}

@@ -1,0 +1,73 @@
+"""The Helm values of both roles, for both products: the one place to read them.
+
+Values are written as for the `kuma` chart and wrapped under `kuma.` for the `kong-mesh` chart,
+which carries kuma as a subchart. The user's extra values (`global.values`, `zones[].values`)
+are merged last, so they can override anything here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from components.products import Product
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge like Helm merges values files: maps merge key by key, anything else replaces."""
+    merged: dict[str, Any] = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def for_product(product: Product, kuma_values: Mapping[str, Any]) -> dict[str, Any]:
+    wrapped: dict[str, Any] = dict(kuma_values)
+    for key in reversed(product.values_prefix):
+        wrapped = {key: wrapped}
+    return wrapped
+
+
+def global_values(product: Product, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Step 1 of the guide: a global control plane that creates no default mesh, because the
+    zone's meshes arrive with the export."""
+    kuma = {"controlPlane": {"mode": "global", "defaults": {"skipMeshCreation": True}}}
+    return deep_merge(for_product(product, kuma), extra)
+
+
+def zone_values(
+    product: Product,
+    *,
+    zone_name: str,
+    kds_global_url: pulumi.Input[str] | None,
+    kds_skip_verify: bool,
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Step 4 of the guide. With `kds_global_url` None the zone runs standalone again (the way
+    back): zone mode with no global address is Kuma 2.x's standalone control plane."""
+    control_plane: dict[str, Any] = {
+        "mode": "zone",
+        "zone": zone_name,
+        # The chart accepts only grpcs:// or grpc:// here; "" turns federation off.
+        "kdsGlobalAddress": kds_global_url if kds_global_url is not None else "",
+        "tls": {"kdsZoneClient": {"skipVerify": kds_skip_verify}},
+    }
+    kuma = {"controlPlane": control_plane, "ingress": {"enabled": kds_global_url is not None}}
+    return deep_merge(for_product(product, kuma), extra)
+
+
+def key_paths(values: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every leaf key path of a values tree, for checking against the chart's values.yaml."""
+    paths: list[tuple[str, ...]] = []
+    for key, value in values.items():
+        if isinstance(value, Mapping) and value:
+            paths.extend(key_paths(value, (*prefix, key)))
+        else:
+            paths.append((*prefix, key))
+    return paths

@@ -1,0 +1,143 @@
+"""Reaching a control plane through a cluster's Kubernetes API, with an explicit kube context.
+
+Used at program time (export, admin token) and by the federation check: the kubeconfig is read
+with the `kubernetes` client library, which handles every credential kind a kubeconfig can hold
+(client certificates, bearer tokens, exec plugins such as `aws eks get-token` or
+`gke-gcloud-auth-plugin`) so this module need not.
+
+The Kubernetes API server's service proxy consumes the Authorization header (it authenticates
+the caller with it), so a Kuma token cannot ride along: through the proxy Kuma sees an anonymous
+user, who may read every resource but Secrets. For the export, Secrets are therefore read from
+the Kubernetes API itself (`kube_secret_source`): on a Kubernetes zone, Kuma's secrets are plain
+Secrets of type `system.kuma.io/secret` / `system.kuma.io/global-secret`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.kuma_api import ApiTarget
+
+SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}
+ADMIN_TOKEN_SECRET = "admin-user-token"
+
+
+class KubeAccessError(RuntimeError):
+    """The cluster could not be reached or read; the message names the context and the fix."""
+
+
+@dataclass(frozen=True)
+class KubeEndpoint:
+    server: str
+    verify: bool | str
+    client_cert: tuple[str, str] | None
+    authorization: str | None
+
+
+def _api_client(context: str, kubeconfig: str | None) -> Any:
+    from kubernetes import config  # heavy: imported only when a cluster is used
+
+    try:
+        return config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context)
+    except (config.ConfigException, FileNotFoundError) as error:
+        where = kubeconfig or "~/.kube/config (or $KUBECONFIG)"
+        raise KubeAccessError(
+            f"kube context {context!r} could not be loaded from {where}: {error}. "
+            "Check the context name with `kubectl config get-contexts`, or set "
+            "mesh-federation:kubeconfig to the file that holds it."
+        ) from error
+
+
+def endpoint(context: str, kubeconfig: str | None = None) -> KubeEndpoint:
+    configuration = _api_client(context, kubeconfig).configuration
+    verify: bool | str = configuration.ssl_ca_cert or bool(configuration.verify_ssl)
+    cert = (configuration.cert_file, configuration.key_file) if configuration.cert_file else None
+    authorization = configuration.get_api_key_with_prefix("authorization") or None
+    return KubeEndpoint(str(configuration.host).rstrip("/"), verify, cert, authorization)
+
+
+def service_proxy_url(server: str, namespace: str, service: str, port: int) -> str:
+    return f"{server}/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy"
+
+
+def service_proxy_target(
+    *,
+    context: str,
+    namespace: str,
+    service: str,
+    port: int,
+    kubeconfig: str | None = None,
+    token: str | None = None,
+) -> ApiTarget:
+    """An ApiTarget for a control plane Service reached through the API server's service proxy.
+
+    `token` is accepted for symmetry but cannot be delivered (see the module doc); the kube
+    credential travels in the Authorization header instead.
+    """
+    kube = endpoint(context, kubeconfig)
+    headers = {"Authorization": kube.authorization} if kube.authorization else {}
+    del token
+    return ApiTarget(
+        base_url=service_proxy_url(kube.server, namespace, service, port),
+        verify=kube.verify,
+        client_cert=kube.client_cert,
+        headers=headers,
+        token_source=f"the credentials of kube context {context!r}",
+        address_hint=(
+            f"check that Service {namespace}/{service} exists in kube context {context!r}, or set "
+            "apiUrl to a port-forward (kubectl port-forward -n "
+            f"{namespace} svc/{service} {port}:{port})"
+        ),
+    )
+
+
+def read_admin_token(*, context: str, namespace: str, kubeconfig: str | None = None) -> str:
+    """The zone's admin user token, from the Secret the control plane writes at start-up."""
+    from kubernetes import client
+
+    api = client.CoreV1Api(_api_client(context, kubeconfig))
+    try:
+        secret = api.read_namespaced_secret(ADMIN_TOKEN_SECRET, namespace)
+    except Exception as error:  # ApiException, urllib3 errors: all mean "could not read it"
+        status = getattr(error, "status", None)
+        raise KubeAccessError(
+            f"could not read Secret {namespace}/{ADMIN_TOKEN_SECRET} with kube context {context!r}"
+            f" (status {status}): set the zone's apiToken with `pulumi config set --secret --path "
+            "'mesh-federation:zones[N].apiToken' <token>` or check the namespace and your access"
+        ) from None
+    data = (secret.data or {}).get("value")
+    if not data:
+        raise KubeAccessError(f"Secret {namespace}/{ADMIN_TOKEN_SECRET} has no `value` key")
+    return base64.b64decode(data).decode()
+
+
+def kube_secret_source(
+    *, context: str, namespace: str, kubeconfig: str | None = None
+) -> Callable[[str], Sequence[dict[str, Any]]]:
+    """Kuma's Secrets and GlobalSecrets as the Kubernetes API holds them (see the module doc)."""
+    from kubernetes import client
+
+    api_client = _api_client(context, kubeconfig)
+    api = client.CoreV1Api(api_client)
+
+    def list_secrets(kind: str) -> Sequence[dict[str, Any]]:
+        secret_type = SECRET_TYPES[kind]
+        try:
+            found = api.list_namespaced_secret(namespace, field_selector=f"type={secret_type}")
+        except Exception as error:
+            raise KubeAccessError(
+                f"could not list {kind}s ({secret_type}) in {namespace} with kube context "
+                f"{context!r} (status {getattr(error, 'status', None)})"
+            ) from None
+        items: list[dict[str, Any]] = []
+        for item in found.items:
+            manifest: dict[str, Any] = api_client.sanitize_for_serialization(item)
+            manifest["apiVersion"], manifest["kind"] = "v1", "Secret"
+            items.append(manifest)
+        return items
+
+    return list_secrets

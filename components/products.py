@@ -1,0 +1,56 @@
+"""What differs between the two charts the program can install: Kong Mesh and Kuma.
+
+One place for chart names, repositories, namespaces and the names the chart gives its
+Services, so that nothing else in the program spells them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Product:
+    key: str
+    chart: str
+    repository: str
+    namespace: str
+    # The kong-mesh chart wraps the kuma chart as a subchart: every kuma value sits under `kuma.`.
+    values_prefix: tuple[str, ...]
+    # The chart names its Services after the chart (or nameOverride), never after the release.
+    service_prefix: str
+    default_chart_version: str
+
+    @property
+    def control_plane_service(self) -> str:
+        return f"{self.service_prefix}-control-plane"
+
+    @property
+    def global_zone_sync_service(self) -> str:
+        return f"{self.service_prefix}-global-zone-sync"
+
+
+KONG_MESH = Product(
+    key="kong-mesh",
+    chart="kong-mesh",
+    repository="https://kong.github.io/kong-mesh-charts",
+    namespace="kong-mesh-system",
+    values_prefix=("kuma",),
+    service_prefix="kong-mesh",
+    default_chart_version="2.14.3",
+)
+
+KUMA = Product(
+    key="kuma",
+    chart="kuma",
+    repository="https://kumahq.github.io/charts",
+    namespace="kuma-system",
+    values_prefix=(),
+    service_prefix="kuma",
+    default_chart_version="2.14.3",
+)
+
+PRODUCTS: dict[str, Product] = {p.key: p for p in (KONG_MESH, KUMA)}
+
+KDS_PORT = 5685
+API_PORT = 5681

@@ -1,0 +1,167 @@
+"""The whole federation as one program: config in, components wired, outputs out.
+
+Order of work: every zone is exported first (plain HTTP at program time, so a preview lists
+every object that will be copied, and an export failure stops the program before anything is
+registered); then the global release, the exported objects on the global provider, each zone
+release after the global release and every object it needs, and a check per zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import kube
+from components.chart_source import ChartSource
+from components.config import FederationConfig, ZoneConfig
+from components.export import ExportOptions, ExportResult, counts_by_kind, export_zone
+from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
+from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
+from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
+from components.kuma_api import ApiTarget, KumaApiClient
+from components.merge import merge_exports
+from components.products import API_PORT
+from components.zone_cp import ZoneControlPlane, ZoneControlPlaneArgs
+
+Exporter = Callable[[FederationConfig, ZoneConfig, int], ExportResult]
+
+
+def _port_forward_hint(cfg: FederationConfig, context: str) -> str:
+    service = cfg.product.control_plane_service
+    return (f"kubectl --context {context} port-forward -n {cfg.namespace} "
+            f"svc/{service} {API_PORT}:{API_PORT}")
+
+
+def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiTarget:
+    """The zone API as the export reaches it: apiUrl with a token, or the kube service proxy."""
+    if zone.api_url:
+        token = zone.api_token
+        token_source = f"mesh-federation:zones[{index}].apiToken"
+        if token is None:
+            token = kube.read_admin_token(context=zone.kube_context, namespace=cfg.namespace,
+                                          kubeconfig=cfg.kubeconfig)
+            token_source = f"Secret {cfg.namespace}/{kube.ADMIN_TOKEN_SECRET} in {zone.kube_context!r}"
+        return ApiTarget(
+            base_url=zone.api_url, token=token, token_source=token_source,
+            address_hint=(f"start `{_port_forward_hint(cfg, zone.kube_context)}` or fix "
+                          f"mesh-federation:zones[{index}].apiUrl"),
+        )
+    return kube.service_proxy_target(
+        context=zone.kube_context, namespace=cfg.namespace,
+        service=cfg.product.control_plane_service, port=API_PORT, kubeconfig=cfg.kubeconfig,
+    )
+
+
+def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ExportResult:
+    secret_source = None
+    if not zone.api_url:
+        # Through the service proxy Kuma sees an anonymous user: Secrets come from the kube API.
+        secret_source = kube.kube_secret_source(context=zone.kube_context, namespace=cfg.namespace,
+                                                kubeconfig=cfg.kubeconfig)
+    options = ExportOptions(profile=cfg.export_profile, target_namespace=cfg.namespace,
+                            concurrency=cfg.export_concurrency, secret_source=secret_source)
+    with KumaApiClient(zone_api_target(cfg, zone, index)) as client:
+        return export_zone(client, options, progress=lambda line: pulumi.log.info(f"{zone.name}: {line}"))
+
+
+def _api_spec(cfg: FederationConfig, *, url: str | None, token: str | None, context: str) -> dict[str, Any]:
+    """How the check reaches a control plane API (see components.check.spec)."""
+    if url:
+        return {"url": url, "token": token}
+    return {"kube_proxy": {"context": context, "namespace": cfg.namespace,
+                           "service": cfg.product.control_plane_service, "port": API_PORT,
+                           "kubeconfig": cfg.kubeconfig}}
+
+
+@dataclass
+class Federation:
+    global_cp: GlobalControlPlane
+    exported: ExportedMeshResources
+    zones: dict[str, ZoneControlPlane]
+    checks: dict[str, FederationCheck]
+    exports: dict[str, ExportResult]
+
+
+def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
+    """Brownfield zones that federate have resources to copy; a greenfield zone has none."""
+    return [(i, z) for i, z in enumerate(cfg.zones) if z.install == "brownfield" and z.federated]
+
+
+def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Federation:
+    exports = {zone.name: exporter(cfg, zone, index) for index, zone in exports_needed(cfg)}
+    for name, result in exports.items():
+        for warning in result.warnings:
+            pulumi.log.warn(f"{name}: {warning}")
+    shared = merge_exports({name: r.documents for name, r in exports.items()})
+
+    source = ChartSource(cfg.product, cfg.chart_repository, cfg.chart_version)
+    global_provider = k8s.Provider("global", context=cfg.global_.kube_context, kubeconfig=cfg.kubeconfig)
+    global_cp = GlobalControlPlane("global", GlobalControlPlaneArgs(
+        source=source, release_name=cfg.global_.release_name, namespace=cfg.namespace,
+        provider=global_provider, ready_timeout_seconds=cfg.global_.ready_timeout_seconds,
+        kds_address=cfg.global_.kds_address, extra_values=cfg.global_.values,
+    ))
+    exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
+        objects=shared, provider=global_provider, global_release=global_cp.release,
+    ))
+    if cfg.kds_skip_verify:
+        pulumi.log.warn("zones do not verify the global's KDS certificate "
+                        "(controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide does: "
+                        "fine for a dev stack, not for production")
+
+    zones: dict[str, ZoneControlPlane] = {}
+    checks: dict[str, FederationCheck] = {}
+    for zone in cfg.zones:
+        provider = k8s.Provider(f"zone-{zone.name}", context=zone.kube_context, kubeconfig=cfg.kubeconfig)
+        zone_cp = ZoneControlPlane(f"zone-{zone.name}", ZoneControlPlaneArgs(
+            zone_name=zone.name, source=source, release_name=zone.release_name,
+            namespace=cfg.namespace, kube_context=zone.kube_context, provider=provider,
+            kds_url=global_cp.kds_url if zone.federated else None,
+            kds_skip_verify=cfg.kds_skip_verify,
+            depends_on=[global_cp.release, *exported.for_zone(zone.name)],
+            install=zone.install, kubeconfig=cfg.kubeconfig,
+            ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
+        ))
+        zones[zone.name] = zone_cp
+        if cfg.check.enabled and zone.federated:
+            result = exports.get(zone.name)
+            checks[zone.name] = FederationCheck(f"check-{zone.name}", FederationCheckArgs(
+                zone_name=zone.name,
+                global_api=_api_spec(cfg, url=cfg.global_.api_url, token=cfg.global_.api_token,
+                                     context=cfg.global_.kube_context),
+                zone_api=_api_spec(cfg, url=zone.api_url, token=zone.api_token, context=zone.kube_context),
+                dataplanes=dict(result.dataplanes) if result else {},
+                policies=expected_policies(result.documents) if result else [],
+                timeout_seconds=cfg.check.timeout_seconds,
+                interval_seconds=cfg.check.interval_seconds,
+                zone_release=zone_cp.release,
+            ))
+    return Federation(global_cp, exported, zones, checks, exports)
+
+
+def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
+    api_url = cfg.global_.api_url or f"http://localhost:{API_PORT}"
+    zones_out: dict[str, Any] = {}
+    for zone in cfg.zones:
+        result = federation.exports.get(zone.name)
+        check = federation.checks.get(zone.name)
+        zones_out[zone.name] = {
+            "name": zone.name,
+            "install": zone.install,
+            "federated": zone.federated,
+            "exported": counts_by_kind(result.documents) if result else {},
+            "check": check.result if check else "not run",
+        }
+    out: dict[str, Any] = {
+        "globalApiUrl": api_url,
+        "globalGuiUrl": f"{api_url}/gui",
+        "kdsAddress": federation.global_cp.kds_url,
+        "zones": zones_out,
+    }
+    if not cfg.global_.api_url:
+        out["globalApiPortForward"] = _port_forward_hint(cfg, cfg.global_.kube_context)
+    return out

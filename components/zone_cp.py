@@ -1,0 +1,102 @@
+"""Step 4 of the guide: the zone control plane switches to zone mode, pointing at the global.
+
+Brownfield (default): the zone runs a release the quickstart installed with the Helm CLI.
+pulumi-kubernetes' Release cannot upgrade a release it did not create ("cannot re-use a name
+that is still in use", pulumi/pulumi-kubernetes#2116), and a Pulumi import must match the live
+values exactly, so adopting and switching in the same `pulumi up` is impossible with it. The
+zone is therefore upgraded as the guide does, `helm upgrade --reuse-values`, through
+pulumi-command: the user's other values stay, the values we set are visible in the preview, and
+`pulumi destroy` runs no delete command, so the zone control plane is never uninstalled.
+
+Greenfield: a new zone is installed directly in zone mode with `helm.v3.Release`, retained on
+delete for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+import pulumi_kubernetes as k8s
+
+from components.chart_source import ChartSource
+from components.helm_values import zone_values
+
+
+@dataclass
+class ZoneControlPlaneArgs:
+    zone_name: str
+    source: ChartSource
+    release_name: str
+    namespace: str
+    kube_context: str
+    provider: k8s.Provider
+    kds_url: pulumi.Input[str] | None          # None: the way back to standalone
+    kds_skip_verify: bool
+    depends_on: Sequence[pulumi.Resource]      # the global release and every object it needs
+    install: str = "brownfield"
+    kubeconfig: str | None = None
+    ready_timeout_seconds: int = 600
+    extra_values: Mapping[str, Any] = field(default_factory=dict)
+
+
+def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
+    """`helm upgrade` of the existing release; the values arrive on stdin (`--values -`)."""
+    words = ["helm", "upgrade", args.release_name, *args.source.helm_cli_args(),
+             "--namespace", args.namespace, "--kube-context", args.kube_context,
+             "--reuse-values", "--values", "-", "--wait",
+             "--timeout", f"{args.ready_timeout_seconds}s"]
+    if args.kubeconfig:
+        words += ["--kubeconfig", args.kubeconfig]
+    return shlex.join(words)
+
+
+class ZoneControlPlane(pulumi.ComponentResource):
+    release: pulumi.CustomResource
+    values: pulumi.Output[Any]
+
+    def __init__(self, name: str, args: ZoneControlPlaneArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mesh-federation:index:ZoneControlPlane", name, None, opts)
+        values = zone_values(
+            args.source.product,
+            zone_name=args.zone_name,
+            kds_global_url=args.kds_url,
+            kds_skip_verify=args.kds_skip_verify,
+            extra=args.extra_values,
+        )
+        resolved = pulumi.Output.from_input(values)
+        self.values = resolved
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+                                       retain_on_delete=True)
+        if args.install == "greenfield":
+            self.release = k8s.helm.v3.Release(
+                f"{name}-release",
+                k8s.helm.v3.ReleaseArgs(
+                    name=args.release_name,
+                    chart=args.source.chart,
+                    version=None if args.source.is_local else args.source.version,
+                    repository_opts=args.source.repository_opts(),
+                    namespace=args.namespace,
+                    create_namespace=True,
+                    values=values,
+                    timeout=args.ready_timeout_seconds,
+                ),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(provider=args.provider)),
+            )
+        else:
+            upgrade = helm_upgrade_command(args)
+            self.release = command.local.Command(
+                f"{name}-upgrade",
+                create=upgrade,
+                update=upgrade,
+                # No delete: `pulumi destroy` leaves the zone control plane running.
+                stdin=resolved.apply(lambda v: json.dumps(v, indent=2, sort_keys=True)),
+                opts=child,
+            )
+        self.register_outputs({"values": resolved})
