@@ -40,7 +40,7 @@ def _field(obj: Any, snake: str, camel: str) -> Any:
     """Typed Pulumi outputs expose attributes; raw mappings (mocks, older SDKs) use camelCase."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:
         return obj.get(camel, obj.get(snake))
     return getattr(obj, snake, None)
 

@@ -7,7 +7,6 @@ are merged last, so they can override anything here.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,14 +16,26 @@ from components.products import Product
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge like Helm merges values files: maps merge key by key, anything else replaces."""
-    merged: dict[str, Any] = copy.deepcopy(dict(base))
+    """Merge like Helm merges values files: maps merge key by key, anything else replaces.
+
+    Maps are copied so neither input changes; leaves are shared, not deep-copied, because a
+    leaf may be a Pulumi Output (the KDS address), which cannot be copied.
+    """
+    merged: dict[str, Any] = {k: _copy_maps(v) for k, v in base.items()}
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = deep_merge(merged[key], value)
         else:
-            merged[key] = copy.deepcopy(value)
+            merged[key] = _copy_maps(value)
     return merged
+
+
+def _copy_maps(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _copy_maps(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_maps(v) for v in value]
+    return value
 
 
 def for_product(product: Product, kuma_values: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,142 @@
+"""Run the program under Pulumi's mock engine and keep every registration request.
+
+Assertions read what the SDK actually sent to the engine (dependencies, provider references,
+serialized inputs with their secret markers), not what the code meant to send.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockMonitor
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's wire value for an unknown
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    provider: str
+    dependencies: list[str]
+    inputs: dict[str, Any]        # serialized, secrets still wrapped
+    custom: bool
+    read_id: str | None = None
+
+    def secret_paths(self) -> list[str]:
+        found: list[str] = []
+
+        def walk(value: Any, path: str) -> None:
+            if isinstance(value, dict):
+                if value.get(SECRET_SIG) == SECRET_VALUE:
+                    found.append(path)
+                    return
+                for key, item in value.items():
+                    walk(item, f"{path}.{key}" if path else key)
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    walk(item, f"{path}[{index}]")
+
+        walk(self.inputs, "")
+        return found
+
+    def plaintext(self) -> str:
+        """The inputs with secret values left out: what must never hold a secret."""
+        def strip(value: Any) -> Any:
+            if isinstance(value, dict):
+                if value.get(SECRET_SIG) == SECRET_VALUE:
+                    return "[secret]"
+                return {k: strip(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [strip(v) for v in value]
+            return value
+        return json.dumps(strip(self.inputs))
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.registrations.append(Registration(
+            type=request.type, name=request.name, urn=response.urn, parent=request.parent,
+            provider=request.provider, dependencies=list(request.dependencies),
+            inputs=json_format.MessageToDict(request.object), custom=request.custom,
+        ))
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        response = super().ReadResource(request)
+        self.registrations.append(Registration(
+            type=request.type, name=request.name, urn=response.urn, parent=request.parent,
+            provider=request.provider, dependencies=list(request.dependencies),
+            inputs=json_format.MessageToDict(request.properties), custom=True, read_id=request.id,
+        ))
+        return response
+
+    def of_type(self, prefix: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type.startswith(prefix)]
+
+    def one(self, type_: str, name_contains: str = "") -> Registration:
+        found = [r for r in self.registrations if r.type == type_ and name_contains in r.name]
+        assert len(found) == 1, f"expected one {type_} {name_contains!r}, got {[r.name for r in found]}"
+        return found[0]
+
+
+class FederationMocks(pulumi.runtime.Mocks):
+    """Resource outputs as a fresh stack would see them. In preview, nothing exists yet: a
+    release's status and a Service read are left out, so the SDK makes them unknown."""
+
+    def __init__(self, preview: bool, load_balancer_ip: str = "203.0.113.10") -> None:
+        self.preview = preview
+        self.load_balancer_ip = load_balancer_ip
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "kubernetes:helm.sh/v3:Release" and not self.preview:
+            state["status"] = {"name": args.inputs.get("name"), "namespace": args.inputs.get("namespace"),
+                               "status": "deployed", "revision": 1}
+        if args.typ == "kubernetes:core/v1:Service" and args.resource_id not in (None, "", UNKNOWN):
+            state["status"] = {"loadBalancer": {"ingress": [{"ip": self.load_balancer_ip}]}}
+        if args.typ == "command:local:Command" and not self.preview:
+            state["stdout"] = json.dumps({"zone": "mock", "online": True})
+        if self.preview and args.typ in ("command:local:Command", "kubernetes:helm.sh/v3:Release"):
+            state.pop("stdout", None)
+        return (None if self.preview else f"{args.name}-id"), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def run_program(program: Callable[[], Any], *, preview: bool, **mock_options: Any) -> RecordingMonitor:
+    """Run `program` under the mock engine; return the monitor once every registration is done."""
+    mocks = FederationMocks(preview, **mock_options)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="mesh-federation", stack="test", preview=preview,
+                             monitor=monitor)
+    failures: list[BaseException] = []
+
+    @pulumi.runtime.test
+    def body() -> Any:
+        try:
+            result = program()
+        except BaseException as error:  # surfaced after the engine settles
+            failures.append(error)
+            return None
+        return result
+
+    body()
+    if failures:
+        raise failures[0]
+    return monitor

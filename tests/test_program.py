@@ -1,0 +1,149 @@
+"""The program under Pulumi's mock engine: what it registers, in which order, with which secrets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.program import build
+from tests import factories
+from tests.pulumi_harness import UNKNOWN, RecordingMonitor, run_program
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+COMMAND = "command:local:Command"
+
+
+def program(cfg, documents_by_zone):
+    def exporter(cfg_, zone, index):
+        return factories.export_result(documents_by_zone[zone.name], zone.name)
+    return lambda: build(cfg, exporter).global_cp.kds_url
+
+
+def federate(preview: bool, cfg=None, documents=None) -> RecordingMonitor:
+    cfg = cfg or factories.config()
+    documents = documents or {z.name: factories.standard_documents() for z in cfg.zones}
+    return run_program(program(cfg, documents), preview=preview)
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_global_release_has_global_values(preview):
+    monitor = federate(preview)
+    release = monitor.one(RELEASE, "global")
+    values = release.inputs["values"]
+    assert values["kuma"]["controlPlane"]["mode"] == "global"
+    assert values["kuma"]["controlPlane"]["defaults"]["skipMeshCreation"] is True
+    assert release.inputs["namespace"] == "kong-mesh-system"
+    assert release.inputs["chart"] == "kong-mesh"
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_every_exported_object_is_registered_on_the_global_provider(preview):
+    monitor = federate(preview)
+    global_provider = next(r for r in monitor.registrations
+                       if r.type == "pulumi:providers:kubernetes" and r.name == "global")
+    exported = [r for r in monitor.registrations if r.parent.endswith("exported")]
+    kinds = sorted(r.type for r in exported)
+    assert kinds == sorted(["kubernetes:kuma.io/v1alpha1:Mesh", "kubernetes:core/v1:Secret",
+                            *["kubernetes:kuma.io/v1alpha1:MeshTimeout"] * 3,
+                            "kubernetes:core/v1:Secret"])
+    for registration in exported:
+        assert registration.provider.startswith(global_provider.urn)
+        release = monitor.one(RELEASE, "global")
+        assert release.urn in registration.dependencies
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_zone_upgrade_waits_for_global_release_and_every_exported_object(preview):
+    monitor = federate(preview)
+    upgrade = monitor.one(COMMAND, "zone-1-upgrade")
+    exported = [r.urn for r in monitor.registrations if r.parent.endswith("exported")]
+    assert exported
+    assert monitor.one(RELEASE, "global").urn in upgrade.dependencies
+    assert set(exported) <= set(upgrade.dependencies)
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_secret_data_is_a_pulumi_secret_and_never_plaintext(preview):
+    monitor = federate(preview)
+    secrets = [r for r in monitor.registrations if r.type == "kubernetes:core/v1:Secret"]
+    assert len(secrets) == 2
+    for registration in secrets:
+        assert "data" in registration.secret_paths()
+    check = monitor.one(COMMAND, "check-zone-1")
+    assert "stdin" in check.secret_paths()
+    encoded = factories.secret("x")["data"]["value"]
+    for registration in monitor.registrations:
+        text = registration.plaintext()
+        assert encoded not in text, registration.name
+        assert "zone-admin-token" not in text, registration.name
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_zone_values_point_at_the_global_kds_address(preview):
+    monitor = federate(preview)
+    upgrade = monitor.one(COMMAND, "zone-1-upgrade")
+    if preview:
+        return  # stdin is computed from outputs; covered by the update run
+    values = json.loads(upgrade.inputs["stdin"])
+    control_plane = values["kuma"]["controlPlane"]
+    assert control_plane["mode"] == "zone"
+    assert control_plane["zone"] == "zone-1"
+    assert control_plane["kdsGlobalAddress"] == "grpcs://host.minikube.internal:5685"
+    assert control_plane["tls"]["kdsZoneClient"]["skipVerify"] is True
+    assert values["kuma"]["ingress"]["enabled"] is True
+    assert "--reuse-values" in upgrade.inputs["create"]
+    assert "--kube-context mesh-zone" in upgrade.inputs["create"]
+    assert "delete" not in upgrade.inputs
+
+
+def test_preview_without_kds_address_succeeds_with_unknowns():
+    cfg = factories.config(**{"global": {"kubeContext": "mesh-global"}})
+    monitor = federate(True, cfg)
+    # The zone-sync Service is read only once the release exists: in a preview of a new stack
+    # its id is unknown, so nothing can be read and the zone's values stay unknown.
+    reads = [r for r in monitor.registrations if r.read_id]
+    assert [r.read_id for r in reads] == [UNKNOWN]
+    upgrade = monitor.one(COMMAND, "zone-1-upgrade")
+    assert upgrade.inputs["stdin"] == UNKNOWN
+
+
+def test_update_without_kds_address_reads_the_load_balancer():
+    cfg = factories.config(**{"global": {"kubeContext": "mesh-global"}})
+    monitor = federate(False, cfg)
+    reads = [r for r in monitor.registrations if r.read_id]
+    assert [r.read_id for r in reads] == ["kong-mesh-system/kong-mesh-global-zone-sync"]
+    values = json.loads(monitor.one(COMMAND, "zone-1-upgrade").inputs["stdin"])
+    assert values["kuma"]["controlPlane"]["kdsGlobalAddress"] == "grpcs://203.0.113.10:5685"
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_every_kubernetes_registration_has_an_explicit_provider_with_a_context(preview):
+    monitor = federate(preview)
+    providers = {r.urn: r for r in monitor.registrations if r.type == "pulumi:providers:kubernetes"}
+    assert {p.inputs["context"] for p in providers.values()} == {"mesh-global", "mesh-zone"}
+    kube = [r for r in monitor.registrations if r.type.startswith("kubernetes:")
+            and not r.type.startswith("pulumi:providers")]
+    assert kube
+    for registration in kube:
+        # A provider reference is "<provider urn>::<provider id>".
+        assert any(registration.provider.startswith(urn + "::") for urn in providers), registration.name
+
+
+def test_greenfield_zone_is_a_retained_release_with_nothing_exported():
+    cfg = factories.config(zones=[{"name": "zone-new", "kubeContext": "mesh-zone-2",
+                                   "install": "greenfield"}])
+    monitor = run_program(program(cfg, {}), preview=False)
+    zone = monitor.one(RELEASE, "zone-zone-new")
+    assert zone.inputs["values"]["kuma"]["controlPlane"]["mode"] == "zone"
+    assert not [r for r in monitor.registrations if r.parent.endswith("exported")]
+
+
+def test_registrations_are_identical_across_two_runs():
+    first = federate(False)
+    second = federate(False)
+    def shape(monitor):
+        # Registration order is async; what must not change is each resource's inputs.
+        return sorted((r.type, r.name, r.plaintext(), sorted(r.dependencies))
+                      for r in monitor.registrations)
+    assert shape(first) == shape(second)
