@@ -1,0 +1,128 @@
+"""Stack configuration: every wrong input is refused, naming the key and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.config import ConfigError, parse_config, parse_kds_address
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def raw(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "global": {"kubeContext": "mesh-global"},
+        "zones": [{"name": "zone-1", "kubeContext": "mesh-zone"}],
+    }
+    base.update(overrides)
+    return base
+
+
+def problems(config: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as error:
+        parse_config(config)
+    return str(error.value)
+
+
+def test_defaults():
+    cfg = parse_config(raw())
+    assert cfg.product.key == "kong-mesh"
+    assert cfg.namespace == "kong-mesh-system"
+    assert cfg.global_.release_name == "kong-mesh"
+    assert cfg.export_profile == "federation-with-policies"
+    assert cfg.chart_version.startswith("2.")
+    assert cfg.zones[0].install == "brownfield"
+
+
+def test_kuma_product_defaults():
+    cfg = parse_config(raw(product="kuma"))
+    assert (cfg.namespace, cfg.global_.release_name, cfg.product.chart) == ("kuma-system", "kuma", "kuma")
+
+
+@pytest.mark.parametrize("name", ["Zone_1", "zone-", "-zone", "a" * 64, "zone.1"])
+def test_zone_name_must_be_a_dns_label(name):
+    message = problems(raw(zones=[{"name": name, "kubeContext": "c"}]))
+    assert "zones[0].name" in message and "DNS-1123" in message
+
+
+def test_duplicate_zone_names():
+    message = problems(raw(zones=[{"name": "z", "kubeContext": "a"}, {"name": "z", "kubeContext": "b"}]))
+    assert "zones[1].name" in message and "zones[0]" in message and "unique" in message
+
+
+def test_zone_on_the_globals_cluster():
+    message = problems(raw(zones=[{"name": "z", "kubeContext": "mesh-global"}]))
+    assert "zones[0].kubeContext" in message and "cluster of its own" in message
+
+
+def test_unknown_product_and_profile():
+    message = problems(raw(product="istio", exportProfile="all"))
+    assert "product: 'istio' is unknown" in message and "kong-mesh, kuma" in message
+    assert "exportProfile: 'all' is unknown" in message
+
+
+def test_missing_required_keys():
+    message = problems({"zones": [{}]})
+    assert "global.kubeContext is required" in message
+    assert "zones[0].name is required" in message
+    assert "zones[0].kubeContext is required" in message
+    assert "pulumi config set --path" in message
+
+
+def test_no_zones():
+    assert "zones: at least one zone is required" in problems(raw(zones=[]))
+
+
+def test_three_x_chart_is_refused_with_what_changed():
+    message = problems(raw(chartVersion="3.0.0"))
+    assert "chartVersion" in message
+    for change in ("universal mode on PostgreSQL", "meshes[].ingress", "standalone mode is gone"):
+        assert change in message
+
+
+def test_unknown_keys_are_named():
+    message = problems(raw(zones=[{"name": "z", "kubeContext": "c", "apiURL": "x"}]))
+    assert "zones[0].apiURL: unknown key" in message
+
+
+def test_all_problems_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"product": "x", "zones": [{"name": "Bad"}]})
+    assert len(error.value.problems) >= 4
+
+
+@pytest.mark.parametrize(("text", "host", "port"), [
+    ("host.minikube.internal", "host.minikube.internal", 5685),
+    ("10.0.0.5:6000", "10.0.0.5", 6000),
+    ("[2001:db8::1]:5685", "[2001:db8::1]", 5685),
+])
+def test_kds_address_forms(text, host, port):
+    found: list[str] = []
+    address = parse_kds_address(text, "global.kdsAddress", found)
+    assert not found and address is not None
+    assert (address.host, address.port) == (host, port)
+    assert address.url == f"grpcs://{host}:{port}"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("grpcs://kds:5685", "has a scheme"),
+    ("kds:99999", "port '99999'"),
+    ("kds:abc", "port 'abc'"),
+    ("kds host", "spaces"),
+    ("kds_host!", "not a valid host"),
+])
+def test_bad_kds_addresses(text, words):
+    message = problems(raw(**{"global": {"kubeContext": "g", "kdsAddress": text}}))
+    assert "global.kdsAddress" in message and words in message
+
+
+def test_dev_stack_file_is_valid():
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    cfg = parse_config({k.split(":", 1)[1]: v for k, v in stack.items() if k.startswith("mesh-federation:")})
+    assert cfg.global_.kube_context == "mesh-global"
+    assert cfg.zones[0].name == "zone-1" and cfg.zones[0].kube_context == "mesh-zone"
+    assert cfg.global_.kds_address is not None and cfg.global_.kds_address.host == "host.minikube.internal"

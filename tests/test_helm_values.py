@@ -1,0 +1,85 @@
+"""Helm values per role and product, held against the kuma chart's own values.yaml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from components.helm_values import deep_merge, global_values, key_paths, zone_values
+from components.products import KONG_MESH, KUMA, Product
+from tests.upstream import upstream_path
+
+CHART_VALUES = ["chart/values.yaml", "chart/values-v2.10.11.yaml"]
+
+
+def chart_has(values: Any, path: tuple[str, ...]) -> bool:
+    for key in path:
+        if not isinstance(values, dict) or key not in values:
+            return False
+        values = values[key]
+    return True
+
+
+def kuma_paths(product: Product, values: dict[str, Any]) -> list[tuple[str, ...]]:
+    paths = key_paths(values)
+    prefix = product.values_prefix
+    assert all(p[: len(prefix)] == prefix for p in paths), "every value sits under the prefix"
+    return [p[len(prefix):] for p in paths]
+
+
+def role_values(product: Product) -> dict[str, dict[str, Any]]:
+    return {
+        "global": global_values(product, {}),
+        "zone": zone_values(product, zone_name="zone-1", kds_global_url="grpcs://kds:5685",
+                            kds_skip_verify=True, extra={}),
+        "standalone": zone_values(product, zone_name="zone-1", kds_global_url=None,
+                                  kds_skip_verify=False, extra={}),
+    }
+
+
+@pytest.mark.parametrize("chart_file", CHART_VALUES)
+@pytest.mark.parametrize("product", [KONG_MESH, KUMA], ids=lambda p: p.key)
+def test_every_value_the_program_sets_exists_in_the_chart(product, chart_file):
+    chart = yaml.safe_load(upstream_path(chart_file).read_text())
+    for role, values in role_values(product).items():
+        for path in kuma_paths(product, values):
+            assert chart_has(chart, path), f"{role}: {'.'.join(path)} is not a key of {chart_file}"
+
+
+def test_kong_mesh_values_sit_under_kuma_and_kuma_values_do_not():
+    assert global_values(KONG_MESH, {}) == {
+        "kuma": {"controlPlane": {"mode": "global", "defaults": {"skipMeshCreation": True}}}}
+    assert global_values(KUMA, {}) == {
+        "controlPlane": {"mode": "global", "defaults": {"skipMeshCreation": True}}}
+
+
+def test_zone_values_follow_the_guide():
+    values = zone_values(KUMA, zone_name="zone-1", kds_global_url="grpcs://1.2.3.4:5685",
+                         kds_skip_verify=True, extra={})
+    assert values == {
+        "controlPlane": {"mode": "zone", "zone": "zone-1", "kdsGlobalAddress": "grpcs://1.2.3.4:5685",
+                         "tls": {"kdsZoneClient": {"skipVerify": True}}},
+        "ingress": {"enabled": True},
+    }
+
+
+def test_the_way_back_clears_the_global_address():
+    values = zone_values(KUMA, zone_name="zone-1", kds_global_url=None, kds_skip_verify=True, extra={})
+    assert values["controlPlane"]["kdsGlobalAddress"] == ""
+    assert values["controlPlane"]["mode"] == "zone"
+
+
+def test_extra_values_merge_last_and_override():
+    extra = {"kuma": {"controlPlane": {"replicas": 3, "defaults": {"skipMeshCreation": False}}}}
+    values = global_values(KONG_MESH, extra)
+    assert values["kuma"]["controlPlane"] == {
+        "mode": "global", "replicas": 3, "defaults": {"skipMeshCreation": False}}
+
+
+def test_deep_merge_changes_neither_input():
+    base = {"a": {"b": 1}}
+    override = {"a": {"c": 2}}
+    assert deep_merge(base, override) == {"a": {"b": 1, "c": 2}}
+    assert base == {"a": {"b": 1}} and override == {"a": {"c": 2}}
