@@ -1,0 +1,88 @@
+"""Several zones in one stack: shared objects once on the global, conflicts refused early."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.merge import MergeConflict, merge_exports
+from tests import factories
+from tests.pulumi_harness import run_program
+from tests.test_program import COMMAND, RELEASE, program
+
+ZONES = [{"name": f"zone-{i}", "kubeContext": f"ctx-{i}", "apiUrl": "http://127.0.0.1:1",
+          "apiToken": "t"} for i in (1, 2, 3)]
+
+
+def three_zone_documents():
+    shared = [factories.mesh("default"), factories.policy("shared-timeout")]
+    return {
+        "zone-1": [*shared, factories.policy("only-1")],
+        "zone-2": [*shared, factories.policy("only-2")],
+        "zone-3": [*shared, factories.policy("only-3"), factories.mesh("payments")],
+    }
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_shared_objects_are_registered_once_and_every_zone_waits_for_its_own(preview):
+    cfg = factories.config(zones=ZONES)
+    documents = three_zone_documents()
+    monitor = run_program(program(cfg, documents), preview=preview)
+    exported = {r.name: r for r in monitor.registrations if r.parent.endswith("exported")}
+    assert sorted(exported) == sorted([
+        "mesh-default", "mesh-payments", "meshtimeout-kong-mesh-system-shared-timeout",
+        "meshtimeout-kong-mesh-system-only-1", "meshtimeout-kong-mesh-system-only-2",
+        "meshtimeout-kong-mesh-system-only-3"])
+    global_release = monitor.one(RELEASE, "global").urn
+    upgrades = {}
+    for zone in ("zone-1", "zone-2", "zone-3"):
+        upgrade = monitor.one(COMMAND, f"zone-{zone}-upgrade")
+        upgrades[zone] = upgrade.urn
+        needed = {n for n, r in exported.items()
+                  if n in ("mesh-default", "meshtimeout-kong-mesh-system-shared-timeout")
+                  or n.endswith(zone.replace("zone-", "only-")) or (zone == "zone-3" and n == "mesh-payments")}
+        assert global_release in upgrade.dependencies
+        assert {exported[n].urn for n in needed} <= set(upgrade.dependencies), zone
+    # Zone releases do not wait for each other: they roll out in parallel.
+    for zone in upgrades:
+        deps = set(monitor.one(COMMAND, f"zone-{zone}-upgrade").dependencies)
+        assert not deps & (set(upgrades.values()) - {upgrades[zone]})
+
+
+def test_conflicting_objects_are_refused_naming_both_zones():
+    documents = three_zone_documents()
+    changed = factories.policy("shared-timeout")
+    changed["spec"] = {"targetRef": {"kind": "MeshService", "name": "other"}}
+    documents["zone-2"] = [factories.mesh("default"), changed]
+    with pytest.raises(MergeConflict) as error:
+        merge_exports(documents)
+    message = str(error.value)
+    assert "zone-1" in message and "zone-2" in message and "shared-timeout" in message
+
+
+def test_conflict_stops_the_program_before_anything_is_registered():
+    cfg = factories.config(zones=ZONES[:2])
+    changed = factories.mesh("default")
+    changed["spec"]["mtls"] = {"enabledBackend": "ca-1"}
+    documents = {"zone-1": [factories.mesh("default")], "zone-2": [changed]}
+    with pytest.raises(MergeConflict) as error:
+        run_program(program(cfg, documents), preview=True)
+    assert error.value.monitor.registrations == []
+
+
+def test_same_object_with_other_timestamps_is_one_object():
+    first = factories.mesh("default")
+    second = factories.mesh("default")
+    first["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z"
+    second["metadata"]["creationTimestamp"] = "2025-01-01T00:00:00Z"
+    merged = merge_exports({"a": [first], "b": [second]})
+    assert len(merged) == 1 and merged[0].zones == ("a", "b")
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_greenfield_and_brownfield_zones_in_one_stack(preview):
+    zones = [ZONES[0], {"name": "zone-new", "kubeContext": "ctx-new", "install": "greenfield"}]
+    cfg = factories.config(zones=zones)
+    monitor = run_program(program(cfg, {"zone-1": factories.standard_documents()}), preview=preview)
+    assert monitor.one(COMMAND, "zone-zone-1-upgrade")
+    greenfield = monitor.one(RELEASE, "zone-zone-new")
+    assert monitor.one(RELEASE, "global").urn in greenfield.dependencies
