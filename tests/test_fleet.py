@@ -37,9 +37,9 @@ def test_shared_objects_are_registered_once_and_every_zone_waits_for_its_own(pre
     for zone in ("zone-1", "zone-2", "zone-3"):
         upgrade = monitor.one(COMMAND, f"zone-{zone}-upgrade")
         upgrades[zone] = upgrade.urn
-        needed = {n for n, r in exported.items()
-                  if n in ("mesh-default", "meshtimeout-kong-mesh-system-shared-timeout")
-                  or n.endswith(zone.replace("zone-", "only-")) or (zone == "zone-3" and n == "mesh-payments")}
+        own = {"mesh-default", "meshtimeout-kong-mesh-system-shared-timeout",
+               f"meshtimeout-kong-mesh-system-{zone.replace('zone-', 'only-')}"}
+        needed = own | ({"mesh-payments"} if zone == "zone-3" else set())
         assert global_release in upgrade.dependencies
         assert {exported[n].urn for n in needed} <= set(upgrade.dependencies), zone
     # Zone releases do not wait for each other: they roll out in parallel.
