@@ -1,0 +1,402 @@
+"""`kumactl export --format=kubernetes` over the control plane HTTP API.
+
+Lists and item reads run on a bounded thread pool; item reads are queued as
+soon as their list page arrives, so the wall time approaches
+max(longest chain of dependent round trips, requests / concurrency).
+Results are placed by (type, mesh, position) keys, never by completion
+order, so the output is identical whatever the timing. Any failure cancels
+what is queued and raises: nothing partial is returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from components.export import kube, listing, profiles
+from components.export.discovery import parse_info, parse_resource_types
+from components.export.model import (
+    FEDERATION_PROFILES,
+    MAX_PAGE_SIZE,
+    ControlPlaneInfo,
+    ExportError,
+    ExportOptions,
+    ExportResult,
+    ResourceType,
+)
+
+if TYPE_CHECKING:
+    from components.kuma_api.client import KumaApiClient
+
+Progress = Callable[[str], None]
+Item = Mapping[str, Any]
+
+# kumactl's federation rules (Mesh rewrite, namespace filter, ...) exist since 2.11.
+_RULES_SINCE = (2, 11)
+
+
+def _validate(options: ExportOptions) -> None:
+    profiles.check_profile(options.profile)
+    if options.concurrency < 1:
+        raise ExportError(f"concurrency must be at least 1, not {options.concurrency}")
+    if not 1 <= options.page_size <= MAX_PAGE_SIZE:
+        raise ExportError(
+            f"page size {options.page_size} is out of range: Kuma accepts 1..{MAX_PAGE_SIZE}"
+        )
+
+
+def _version_tuple(version: str) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _seg(name: str) -> str:
+    return quote(name, safe="")
+
+
+def _item_name(item: Any, where: str) -> str:
+    name = item.get("name") if isinstance(item, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise ExportError(f"listing {where}: an item has no name: {item!r}"[:300])
+    return name
+
+
+def _setter(target: dict[Any, Any], key: Any) -> Callable[[Any], None]:
+    def store(value: Any) -> None:
+        target[key] = value
+
+    return store
+
+
+@dataclass
+class _ListSlot:
+    """One (type, mesh) list and the item reads it spawned."""
+
+    rtype: ResourceType
+    mesh: str | None
+    names: list[str] = field(default_factory=list)
+    objects: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+class _Run:
+    def __init__(
+        self,
+        client: KumaApiClient,
+        options: ExportOptions,
+        pool: ThreadPoolExecutor,
+        progress: Progress | None,
+    ) -> None:
+        self.client = client
+        self.options = options
+        self.pool = pool
+        self.progress = progress or (lambda _message: None)
+        self.warnings: list[str] = []
+        self.pending: dict[Future[Any], Callable[[Any], None]] = {}
+        self.items_total = 0
+        self.items_done = 0
+        self.k8s_params: dict[str, str | int] = {"format": "k8s"}
+
+    # -- scheduling ------------------------------------------------------
+
+    def submit(self, on_done: Callable[[Any], None], fn: Callable[..., Any], *args: Any) -> None:
+        self.pending[self.pool.submit(fn, *args)] = on_done
+
+    def drain(self) -> None:
+        """Run callbacks as futures finish (main thread only) until none is left."""
+        while self.pending:
+            done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                on_done = self.pending.pop(future)
+                on_done(future.result())  # re-raises the worker's exception
+
+    # -- phases ----------------------------------------------------------
+
+    def run(self) -> ExportResult:
+        answers: dict[str, Any] = {}
+        for path in ("/", "/config", "/_resources"):
+            self.submit(_setter(answers, path), self.get, path)
+        self.drain()
+        info = parse_info(answers["/"], answers["/config"])
+        available = parse_resource_types(answers["/_resources"])
+        self.progress(
+            f"{info.product} {info.version}, {info.mode} control plane on {info.environment}"
+            + (f", zone {info.zone_name}" if info.zone_name else "")
+        )
+        self._note_version(info)
+        selected, unknown = profiles.select_types(
+            available, self.options.profile, self.options.include_admin
+        )
+        if unknown:
+            self.warnings.append(
+                "The following types won't be exported because they are unknown to this "
+                f"exporter: {','.join(unknown)}. Is the exporter older than the control plane?"
+            )
+        zone_ns = info.system_namespace
+        target_ns = self.options.target_namespace or zone_ns
+        if target_ns != zone_ns:
+            self.k8s_params["namespace"] = target_ns
+        self.allowed_ns = {zone_ns, target_ns}
+        self.rename = (zone_ns, target_ns) if target_ns != zone_ns else None
+        excluded: set[str] = set()
+        if self.options.profile in FEDERATION_PROFILES:
+            excluded.add(kube.ORIGIN_LABEL)
+        if self.options.strip_zone_label:
+            excluded.add(kube.ZONE_LABEL)
+        self.excluded = frozenset(excluded)
+
+        meshes: list[Item] = listing.list_all(self.client, "meshes", self.options.page_size)
+        mesh_names = [_item_name(m, "meshes") for m in meshes]
+        self.progress(f"{len(mesh_names)} meshes; listing {len(selected)} resource types")
+        return self._export(info, available, selected, meshes, mesh_names)
+
+    def _note_version(self, info: ControlPlaneInfo) -> None:
+        version = _version_tuple(info.version)
+        if version is not None and (0, 0) < version < _RULES_SINCE:
+            self.warnings.append(
+                f"{info.product} {info.version} is older than 2.11; exporting with kumactl "
+                "2.11+ rules (Mesh CA kept as provided, namespaced objects filtered)"
+            )
+
+    def _export(
+        self,
+        info: ControlPlaneInfo,
+        available: Sequence[ResourceType],
+        selected: Sequence[ResourceType],
+        meshes: Sequence[Item],
+        mesh_names: Sequence[str],
+    ) -> ExportResult:
+        use_source = self.options.secret_source is not None
+        mesh_objects: dict[int, dict[str, Any]] = {}
+        slots: list[_ListSlot] = []
+        sourced: dict[str, list[Mapping[str, Any]]] = {}
+        dataplanes: dict[str, int] = {}
+        exports_dataplanes = any(t.name == profiles.DATAPLANE for t in selected)
+
+        def on_listed(slot: _ListSlot) -> Callable[[Any], None]:
+            return lambda items: self._listed(slot, items, dataplanes, exports_dataplanes)
+
+        if any(t.name == profiles.MESH for t in selected):
+            for index, name in enumerate(mesh_names):
+                self.items_total += 1
+                path = f"meshes/{_seg(name)}"
+                self.submit(self._keep(mesh_objects, index), self.get, path, self.k8s_params)
+
+        for rtype in selected:
+            if rtype.name == profiles.MESH:
+                continue
+            if self.options.secret_source is not None and rtype.name in profiles.ADMIN_ONLY:
+                self.submit(_setter(sourced, rtype.name), self.options.secret_source, rtype.name)
+                continue
+            for mesh in mesh_names if rtype.mesh_scoped else [None]:
+                slot = _ListSlot(rtype, mesh)
+                slots.append(slot)
+                self.submit(
+                    on_listed(slot),
+                    listing.list_all,
+                    self.client,
+                    self._list_path(rtype, mesh),
+                    self.options.page_size,
+                )
+
+        dp_type = next((t for t in available if t.name == profiles.DATAPLANE), None)
+        if dp_type is not None and not exports_dataplanes:
+            for mesh in mesh_names:
+                self.submit(
+                    _setter(dataplanes, mesh),
+                    listing.count,
+                    self.client,
+                    self._list_path(dp_type, mesh),
+                )
+        self.drain()
+        self.progress(f"read {self.items_done} objects")
+
+        documents = self._assemble(
+            selected, meshes, mesh_names, mesh_objects, slots, sourced, use_source
+        )
+        ordered_dataplanes = {m: dataplanes.get(m, 0) for m in mesh_names}
+        return ExportResult(
+            documents=tuple(documents),
+            control_plane=info,
+            warnings=tuple(self.warnings),
+            dataplanes=ordered_dataplanes if dp_type is not None else {},
+            requests=0,  # filled in by export_zone
+        )
+
+    # -- callbacks (main thread) ------------------------------------------
+
+    def _listed(
+        self, slot: _ListSlot, items: list[Any], dataplanes: dict[str, int], counting: bool
+    ) -> None:
+        where = self._list_path(slot.rtype, slot.mesh)
+        names: list[str] = []
+        seen: set[str] = set()
+        for item in items:
+            name = _item_name(item, where)
+            # A page boundary can shift while we read: never export twice.
+            if name in seen:
+                continue
+            seen.add(name)
+            if slot.rtype.name == profiles.GLOBAL_SECRET and name in kube.NEVER_EXPORTED:
+                continue
+            names.append(name)
+        slot.names = names
+        if counting and slot.rtype.name == profiles.DATAPLANE and slot.mesh is not None:
+            dataplanes[slot.mesh] = len(names)
+        for index, name in enumerate(names):
+            self.items_total += 1
+            self.submit(
+                self._keep(slot.objects, index),
+                self.get,
+                f"{where}/{_seg(name)}",
+                self.k8s_params,
+            )
+
+    def _keep(self, into: dict[int, dict[str, Any]], index: int) -> Callable[[Any], None]:
+        return lambda obj: self._item_done(into, index, obj)
+
+    def _item_done(self, into: dict[int, dict[str, Any]], index: int, obj: Any) -> None:
+        if not isinstance(obj, dict):
+            raise ExportError(f"an object read with format=k8s is not a JSON object: {obj!r}"[:300])
+        into[index] = obj
+        self.items_done += 1
+        step = max(1, self.items_total // 10)
+        if self.items_done % step == 0:
+            self.progress(f"read {self.items_done}/{self.items_total} objects")
+
+    # -- helpers ----------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
+        return self.client.get_json(path, params)
+
+    @staticmethod
+    def _list_path(rtype: ResourceType, mesh: str | None) -> str:
+        if mesh is None:
+            return rtype.path
+        return f"meshes/{_seg(mesh)}/{rtype.path}"
+
+    def _finalize(
+        self, obj: Mapping[str, Any], mesh_universal: Item | None = None
+    ) -> dict[str, Any] | None:
+        out = kube.finalize(
+            obj,
+            profile=self.options.profile,
+            allowed_namespaces=self.allowed_ns,
+            excluded_keys=self.excluded,
+            rename_namespace=self.rename,
+            mesh_universal=mesh_universal,
+        )
+        return out
+
+    # -- assembly -----------------------------------------------------------
+
+    def _assemble(
+        self,
+        selected: Sequence[ResourceType],
+        meshes: Sequence[Item],
+        mesh_names: Sequence[str],
+        mesh_objects: Mapping[int, dict[str, Any]],
+        slots: Sequence[_ListSlot],
+        sourced: Mapping[str, list[Mapping[str, Any]]],
+        use_source: bool,
+    ) -> list[dict[str, Any]]:
+        documents: list[dict[str, Any]] = []
+        signing_keys: list[dict[str, Any]] = []
+        needed_secrets: list[str] = []
+        for index in sorted(mesh_objects):
+            spec_needs = kube.mesh_spec(meshes[index])[1]
+            doc = self._finalize(mesh_objects[index], mesh_universal=meshes[index])
+            if doc is not None:
+                documents.append(doc)
+                needed_secrets += spec_needs
+
+        by_type: dict[str, list[_ListSlot]] = {}
+        for slot in slots:
+            by_type.setdefault(slot.rtype.name, []).append(slot)
+        for rtype in selected:
+            if rtype.name == profiles.MESH:
+                continue
+            raw: list[Mapping[str, Any]]
+            if use_source and rtype.name in profiles.ADMIN_ONLY:
+                raw = self._order_sourced(rtype.name, sourced.get(rtype.name, []), mesh_names)
+            else:
+                raw = [
+                    slot.objects[i] for slot in by_type.get(rtype.name, []) for i in sorted(slot.objects)
+                ]
+            for obj in raw:
+                doc = self._finalize(obj)
+                if doc is None:
+                    continue
+                name = str(doc.get("metadata", {}).get("name", ""))
+                if rtype.name == profiles.GLOBAL_SECRET and name.startswith(
+                    kube.SIGNING_KEY_PREFIX
+                ):
+                    # Applied last: once the global has the zone's signing key,
+                    # tokens issued by the global itself stop working.
+                    signing_keys.append(doc)
+                else:
+                    documents.append(doc)
+        documents += signing_keys
+
+        if any(t.name == profiles.SECRET for t in selected):
+            exported = {
+                str(d.get("metadata", {}).get("name"))
+                for d in documents
+                if d.get("kind") == "Secret"
+            }
+            missing = [s for s in needed_secrets if s not in exported]
+            if missing:
+                self.warnings.append(
+                    "The exported Meshes reference CA secrets that were not exported (the global "
+                    f"will reject those Meshes): {', '.join(missing)}"
+                )
+        return documents
+
+    def _order_sourced(
+        self, kind: str, docs: Sequence[Mapping[str, Any]], mesh_names: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
+        """Secrets from secret_source in the order the API would list them."""
+        mesh_rank = {name: i for i, name in enumerate(mesh_names)}
+        keyed: list[tuple[int, str, str, Mapping[str, Any]]] = []
+        for doc in docs:
+            meta = doc.get("metadata")
+            if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
+                raise ExportError(f"secret_source({kind!r}) returned a manifest without a name")
+            name: str = meta["name"]
+            if kind == profiles.GLOBAL_SECRET and name in kube.NEVER_EXPORTED:
+                continue
+            labels = meta.get("labels")
+            mesh = str(labels.get(kube.MESH_LABEL, "")) if isinstance(labels, Mapping) else ""
+            if kind == profiles.SECRET:
+                rank = mesh_rank.get(mesh, len(mesh_rank))
+                keyed.append((rank, mesh, name, doc))
+            else:
+                keyed.append((0, "", name, doc))
+        keyed.sort(key=lambda entry: entry[:3])
+        return [entry[3] for entry in keyed]
+
+
+def export_zone(
+    client: KumaApiClient, options: ExportOptions, *, progress: Progress | None = None
+) -> ExportResult:
+    """Export the zone behind client as Kubernetes manifests, in kumactl's order."""
+    _validate(options)
+    before = client.requests_made
+    pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="kuma-export")
+    try:
+        result = _Run(client, options, pool, progress).run()
+    except BaseException:
+        # Fail fast: queued reads are dropped, running ones end within their timeouts.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return ExportResult(
+        documents=result.documents,
+        control_plane=result.control_plane,
+        warnings=result.warnings,
+        dataplanes=result.dataplanes,
+        requests=client.requests_made - before,
+    )

@@ -1,0 +1,71 @@
+"""Value types of the export: options, results, errors (no I/O, cheap to import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+PROFILES = ("all", "federation", "federation-with-policies", "no-dataplanes")
+FEDERATION_PROFILES = frozenset({"federation", "federation-with-policies"})
+
+# Kuma's list API refuses larger pages.
+MAX_PAGE_SIZE = 1000
+
+SecretSource = Callable[[str], Sequence[Mapping[str, Any]]]
+
+
+class ExportError(Exception):
+    """The export cannot produce a complete, correct result; nothing is returned."""
+
+
+@dataclass(frozen=True)
+class ControlPlaneInfo:
+    product: str
+    version: str
+    mode: str
+    environment: str
+    zone_name: str | None
+    global_address: str | None
+    system_namespace: str
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    profile: str = "federation-with-policies"
+    # The GLOBAL's system namespace; when it differs from the zone's, the
+    # Kubernetes form is requested with &namespace=<it>.
+    target_namespace: str | None = None
+    include_admin: bool = False
+    concurrency: int = 16
+    strip_zone_label: bool = False
+    # When set, Secret and GlobalSecret come from this callable (called with
+    # "Secret" or "GlobalSecret", returning Kubernetes Secret manifests)
+    # instead of the Kuma API.
+    secret_source: SecretSource | None = field(default=None, compare=False)
+    page_size: int = MAX_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    documents: tuple[dict[str, Any], ...]
+    control_plane: ControlPlaneInfo
+    warnings: tuple[str, ...]
+    dataplanes: Mapping[str, int]
+    requests: int
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One entry of GET /_resources."""
+
+    name: str
+    path: str
+    scope: str  # "Global" | "Mesh"
+    include_in_federation: bool
+    is_target_ref: bool
+    read_only: bool
+
+    @property
+    def mesh_scoped(self) -> bool:
+        return self.scope == "Mesh"

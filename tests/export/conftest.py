@@ -1,0 +1,63 @@
+"""Fixtures: kumactl's upstream test vectors (read in place, never copied)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_zone import FakeZone, Obj, load_types
+
+# The folder beside the repository checkout (../shared/upstream).
+UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "upstream" / "kuma-v2.14.3"
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Path:
+    if not (UPSTREAM / "export-testdata").is_dir():
+        pytest.skip(f"kumactl's upstream test vectors are not at {UPSTREAM.resolve()}")
+    return UPSTREAM
+
+
+@pytest.fixture(scope="session")
+def resource_types(upstream: Path) -> list[dict[str, Any]]:
+    return load_types(str(upstream / "api" / "_resources.json"))
+
+
+@pytest.fixture(scope="session")
+def kube_input(upstream: Path) -> Callable[[str, str], dict[str, Any]]:
+    def load(kind: str, name: str) -> dict[str, Any]:
+        path = upstream / "export-testdata" / f"kube-input.{kind}.{name}.json"
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def golden(upstream: Path) -> Callable[[str], str]:
+    def load(name: str) -> str:
+        text = (upstream / "export-testdata" / name).read_text(encoding="utf-8")
+        lines = text.splitlines(keepends=True)
+        # The first line is kumactl's "# Product: ..." banner, not a resource.
+        assert lines[0].startswith("# Product:")
+        return "".join(lines[1:])
+
+    return load
+
+
+@pytest.fixture
+def zone_factory() -> Iterator[Callable[..., FakeZone]]:
+    started: list[FakeZone] = []
+
+    def make(types: list[dict[str, Any]], objects: list[Obj], **kwargs: Any) -> FakeZone:
+        zone = FakeZone(types, objects, **kwargs)
+        zone.start()
+        started.append(zone)
+        return zone
+
+    yield make
+    for zone in started:
+        zone.stop()

@@ -1,0 +1,282 @@
+"""A loopback Kuma zone control plane API, enough for the exporter.
+
+Serves GET /, /config, /_resources, list endpoints with Kuma's paging
+(`size` up to 1000, `offset`, `next` built from a Host the client cannot
+reach, as behind a port-forward) and items, universal or `?format=k8s`.
+Counts requests and peak concurrency; faults are injected with a hook.
+Also used by bench/export.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+# Where `next` points: what the server saw as Host behind a port-forward.
+UNREACHABLE_HOST = "kong-mesh-control-plane.kong-mesh-system:5681"
+
+
+@dataclass
+class Obj:
+    """One stored resource in both of its forms."""
+
+    type: str
+    name: str
+    mesh: str | None
+    k8s: dict[str, Any]
+    universal: dict[str, Any] | None = None
+
+    def universal_form(self) -> dict[str, Any]:
+        if self.universal is not None:
+            return self.universal
+        form: dict[str, Any] = {"type": self.type, "name": self.name}
+        if self.mesh is not None:
+            form["mesh"] = self.mesh
+        form["creationTime"] = "0001-01-01T00:00:00Z"
+        form["modificationTime"] = "0001-01-01T00:00:00Z"
+        if self.type == "Mesh":
+            form.update(copy.deepcopy(self.k8s.get("spec", {})))
+        return form
+
+
+Fault = Callable[[BaseHTTPRequestHandler, str, Mapping[str, str]], bool]
+
+
+@dataclass
+class FakeZone:
+    resource_types: list[dict[str, Any]]
+    objects: list[Obj]
+    system_namespace: str = "kuma-system"
+    product: str = "Kuma"
+    version: str = "2.14.3"
+    environment: str = "kubernetes"
+    zone_name: str | None = "zone-1"
+    global_address: str = ""
+    token: str | None = None
+    latency: float = 0.0
+    fault: Fault | None = None
+    requests: list[str] = field(default_factory=list)
+    peak_in_flight: int = 0
+    _in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self) -> str:
+        zone = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                zone._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 1024
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeZone:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers -----------------------------------------------------------
+
+    def type_by_path(self, path: str) -> dict[str, Any] | None:
+        return next((t for t in self.resource_types if t["path"] == path), None)
+
+    def meshes(self) -> list[Obj]:
+        return sorted((o for o in self.objects if o.type == "Mesh"), key=lambda o: o.name)
+
+    def listing(self, type_name: str, mesh: str | None) -> list[Obj]:
+        found = [o for o in self.objects if o.type == type_name and o.mesh == mesh]
+        return sorted(found, key=lambda o: o.name)
+
+    # -- request handling ----------------------------------------------------
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.requests.append(h.path)
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            parts = urlsplit(h.path)
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            if self.fault is not None and self.fault(h, parts.path, query):
+                return
+            if self.token is not None and h.headers.get("Authorization") != f"Bearer {self.token}":
+                self._send(h, 401, {"title": "Unauthenticated", "details": "invalid token"})
+                return
+            status, body = self._route(parts.path, query)
+            self._send(h, status, body)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+        raw = json.dumps(body).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(raw)))
+        h.end_headers()
+        h.wfile.write(raw)
+
+    def _route(self, path: str, query: Mapping[str, str]) -> tuple[int, Any]:
+        segs = [unquote(s) for s in path.strip("/").split("/") if s]
+        if not segs:
+            return 200, {
+                "hostname": "localhost",
+                "product": self.product,
+                "version": self.version,
+                "instanceId": "test-instance",
+                "clusterId": "test-cluster",
+            }
+        if segs == ["config"]:
+            return 200, {
+                "environment": self.environment,
+                "mode": "zone" if self.zone_name else "standalone",
+                "multizone": {
+                    "zone": {"name": self.zone_name or "", "globalAddress": self.global_address}
+                },
+                "store": {"kubernetes": {"systemNamespace": self.system_namespace}},
+            }
+        if segs == ["_resources"]:
+            return 200, {"resources": self.resource_types}
+        if segs[0] == "meshes":
+            if len(segs) == 1:
+                return self._list(self.meshes(), "/meshes", query)
+            mesh = segs[1]
+            if not any(m.name == mesh for m in self.meshes()):
+                return 404, {"title": "Not found", "details": f"mesh {mesh}"}
+            if len(segs) == 2:
+                return self._item("Mesh", mesh, None, query)
+            rtype = self.type_by_path(segs[2])
+            if rtype is None or rtype["scope"] != "Mesh":
+                return 404, {"title": "Not found"}
+            if len(segs) == 3:
+                return self._list(self.listing(rtype["name"], mesh), path, query)
+            if len(segs) == 4:
+                return self._item(rtype["name"], segs[3], mesh, query)
+            return 404, {"title": "Not found"}
+        rtype = self.type_by_path(segs[0])
+        if rtype is None or rtype["scope"] != "Global":
+            return 404, {"title": "Not found"}
+        if len(segs) == 1:
+            return self._list(self.listing(rtype["name"], None), path, query)
+        if len(segs) == 2:
+            return self._item(rtype["name"], segs[1], None, query)
+        return 404, {"title": "Not found"}
+
+    def _list(self, objs: list[Obj], path: str, query: Mapping[str, str]) -> tuple[int, Any]:
+        size = int(query.get("size", "100"))
+        if size > 1000:
+            return 400, {
+                "title": "Bad Request",
+                "details": "invalid page size",
+                "invalid_parameters": [{"field": "size", "reason": "must be less than 1000"}],
+            }
+        offset = int(query.get("offset", "0") or 0)
+        page = objs[offset : offset + size]
+        nxt = None
+        if offset + size < len(objs):
+            nxt = f"http://{UNREACHABLE_HOST}{path}?offset={offset + size}&size={size}"
+        return 200, {
+            "total": len(objs),
+            "items": [o.universal_form() for o in page],
+            "next": nxt,
+        }
+
+    def _item(
+        self, type_name: str, name: str, mesh: str | None, query: Mapping[str, str]
+    ) -> tuple[int, Any]:
+        found = next(
+            (o for o in self.objects if o.type == type_name and o.name == name and o.mesh == mesh),
+            None,
+        )
+        if found is None:
+            return 404, {"title": "Not found", "details": f"{type_name} {name}"}
+        if query.get("format") not in ("k8s", "kubernetes"):
+            return 200, found.universal_form()
+        obj = copy.deepcopy(found.k8s)
+        target = query.get("namespace")
+        meta = obj.get("metadata", {})
+        if target and meta.get("namespace") == self.system_namespace:
+            meta["namespace"] = target
+        return 200, obj
+
+
+def load_types(path: str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    return list(data["resources"])
+
+
+def k8s_object(
+    kind: str,
+    name: str,
+    *,
+    namespace: str | None = "kuma-system",
+    mesh: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    spec: Mapping[str, Any] | None = None,
+    api_version: str = "kuma.io/v1alpha1",
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A `?format=k8s` answer with the server-owned metadata kumactl removes."""
+    meta: dict[str, Any] = {
+        "creationTimestamp": "2024-01-08T17:25:45Z",
+        "generation": 1,
+        "name": name,
+        "resourceVersion": "758",
+        "uid": "b1bca574-c02c-4765-972c-b91d92eacba6",
+        "managedFields": [{"manager": "kuma-cp"}],
+    }
+    if namespace is not None:
+        meta["namespace"] = namespace
+    all_labels = dict(labels or {})
+    if mesh is not None:
+        all_labels.setdefault("kuma.io/mesh", mesh)
+        meta["ownerReferences"] = [{"apiVersion": "kuma.io/v1alpha1", "kind": "Mesh", "name": mesh}]
+    if all_labels:
+        meta["labels"] = all_labels
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    obj: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "metadata": meta}
+    if spec is not None:
+        obj["spec"] = dict(spec)
+    obj.update(extra or {})
+    return obj
+
+
+def names(objs: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    return [(str(o["kind"]), str(o["metadata"]["name"])) for o in objs]
