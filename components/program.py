@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 from components import kube
 from components.chart_source import ChartSource
 from components.config import FederationConfig, ZoneConfig
-from components.export.model import ExportOptions, ExportResult
+from components.export import ExportOptions, ExportResult, counts_by_kind, export_zone
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
 from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
@@ -64,8 +64,6 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
                                                 kubeconfig=cfg.kubeconfig)
     options = ExportOptions(profile=cfg.export_profile, target_namespace=cfg.namespace,
                             concurrency=cfg.export_concurrency, secret_source=secret_source)
-    from components.export import export_zone
-
     with KumaApiClient(zone_api_target(cfg, zone, index)) as client:
         return export_zone(client, options, progress=lambda line: pulumi.log.info(f"{zone.name}: {line}"))
 
@@ -146,8 +144,6 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
 
 
 def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
-    from components.export import counts_by_kind
-
     api_url = cfg.global_.api_url or f"http://localhost:{API_PORT}"
     zones_out: dict[str, Any] = {}
     for zone in cfg.zones:
