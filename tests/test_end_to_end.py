@@ -35,7 +35,8 @@ def zone_objects() -> list[Obj]:
                 "MeshTimeout", f"{mesh}-timeout-{i:03d}", mesh=mesh, namespace=NS,
                 spec={"targetRef": {"kind": "Mesh"}, "to": [{"targetRef": {"kind": "Mesh"},
                       "default": {"idleTimeout": "20s"}}]})))
-        objects.append(Obj("Dataplane", f"{mesh}-dp", mesh, k8s_object("Dataplane", f"{mesh}-dp", mesh=mesh, namespace=NS)))
+        dataplane = k8s_object("Dataplane", f"{mesh}-dp", mesh=mesh, namespace=NS)
+        objects.append(Obj("Dataplane", f"{mesh}-dp", mesh, dataplane))
     objects.append(Obj("GlobalSecret", "user-token-signing-key-1", None, k8s_object(
         "Secret", "user-token-signing-key-1", api_version="v1", namespace=NS,
         extra={"type": "system.kuma.io/global-secret", "data": {"value": SECRET_VALUE}})))
