@@ -17,6 +17,7 @@ from components.products import KDS_PORT, PRODUCTS, Product
 NAMESPACE = "mesh-federation"
 EXPORT_PROFILES = ("federation-with-policies", "federation")
 INSTALL_MODES = ("brownfield", "greenfield")
+KDS_TLS_MODES = ("generated", "provided", "skipVerify")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -72,6 +73,22 @@ class ZoneConfig:
 
 
 @dataclass(frozen=True)
+class KdsTlsConfig:
+    """How zones trust the global's KDS server. `generated` (default): a CA and a server
+    certificate for global.kdsAddress, made by pulumi-tls; `provided`: the user's PEMs;
+    `skipVerify`: no verification, as the guide does (dev only)."""
+
+    mode: Literal["generated", "provided", "skipVerify"] = "generated"
+    ca_cert: str | None = None
+    server_cert: str | None = None
+    server_key: str | None = field(default=None, repr=False)
+
+    @property
+    def skip_verify(self) -> bool:
+        return self.mode == "skipVerify"
+
+
+@dataclass(frozen=True)
 class CheckConfig:
     enabled: bool = True
     timeout_seconds: int = 600
@@ -88,7 +105,8 @@ class FederationConfig:
     global_: GlobalConfig
     zones: tuple[ZoneConfig, ...]
     kubeconfig: str | None = None
-    kds_skip_verify: bool = True
+    kds_tls: KdsTlsConfig = field(default_factory=KdsTlsConfig)
+    license: str | None = field(default=None, repr=False)
     export_concurrency: int = 16
     check: CheckConfig = field(default_factory=CheckConfig)
 
@@ -222,7 +240,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     top = _Reader(raw, "", problems)
     top.unknown_keys({
         "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
-        "zones", "kubeconfig", "kdsSkipVerify", "exportConcurrency", "check",
+        "zones", "kubeconfig", "kdsTls", "license", "exportConcurrency", "check",
     })
 
     product_key = top.string("product", "kong-mesh") or "kong-mesh"
@@ -309,6 +327,11 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         interval_seconds=c.number("intervalSeconds", 5.0, minimum=0.01),
     )
 
+    kds_tls = _kds_tls(raw.get("kdsTls"), global_cfg, problems)
+    license_text = top.string("license")
+    if license_text is not None and product.key != "kong-mesh":
+        problems.append("license: only Kong Mesh takes a license; remove it for product kuma")
+
     if problems:
         raise ConfigError(problems)
     return FederationConfig(
@@ -320,10 +343,41 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         global_=global_cfg,
         zones=tuple(zones),
         kubeconfig=top.string("kubeconfig"),
-        kds_skip_verify=top.boolean("kdsSkipVerify", True),
+        kds_tls=kds_tls,
+        license=license_text,
         export_concurrency=int(top.number("exportConcurrency", 16, minimum=1)),
         check=check,
     )
+
+
+def _kds_tls(raw: Any, global_cfg: GlobalConfig, problems: list[str]) -> KdsTlsConfig:
+    t = _Reader(raw, "kdsTls", problems)
+    t.unknown_keys({"mode", "caCert", "serverCert", "serverKey"})
+    mode = t.string("mode", "generated") or "generated"
+    if mode not in KDS_TLS_MODES:
+        problems.append(f"kdsTls.mode: {mode!r} is unknown; use one of {', '.join(KDS_TLS_MODES)}")
+        return KdsTlsConfig()
+    tls = KdsTlsConfig(
+        mode="generated" if mode == "generated" else "provided" if mode == "provided" else "skipVerify",
+        ca_cert=t.string("caCert"), server_cert=t.string("serverCert"), server_key=t.string("serverKey"),
+    )
+    if tls.mode == "generated" and global_cfg.kds_address is None:
+        problems.append(
+            "kdsTls.mode generated needs global.kdsAddress: the server certificate must name the "
+            "address zones dial, known before the global starts. Set global.kdsAddress to a stable "
+            "DNS name or reserved IP, or use kdsTls.mode provided (your own certificate), or "
+            "skipVerify (dev only)"
+        )
+    if tls.mode == "provided":
+        for key, value in (("caCert", tls.ca_cert), ("serverCert", tls.server_cert),
+                           ("serverKey", tls.server_key)):
+            if not value:
+                problems.append(
+                    f"kdsTls.{key} is required with kdsTls.mode provided; set it with "
+                    f"`pulumi config set {'--secret ' if key == 'serverKey' else ''}--path "
+                    f"'{NAMESPACE}:kdsTls.{key}' -- \"$(cat file.pem)\"`"
+                )
+    return tls
 
 
 def load_config() -> FederationConfig:
@@ -333,18 +387,15 @@ def load_config() -> FederationConfig:
     config = pulumi.Config(NAMESPACE)
     raw: dict[str, Any] = {}
     for key in ("product", "chartVersion", "chartRepository", "namespace", "exportProfile",
-                "kubeconfig", "kdsSkipVerify", "exportConcurrency"):
+                "kubeconfig", "license", "exportConcurrency"):
         value = config.get(key)
         if value is not None:
             raw[key] = value
-    for key in ("global", "zones", "check"):
+    for key in ("global", "zones", "check", "kdsTls"):
         # Objects holding a secret (`--secret --path 'zones[0].apiToken'`) are secret as a whole;
         # get_object returns them in the clear, and the program wraps every token it passes on
         # to a resource with Output.secret.
         value = config.get_object(key)
         if value is not None:
             raw[key] = value
-    for key in ("kdsSkipVerify",):
-        if key in raw and isinstance(raw[key], str):
-            raw[key] = raw[key].lower() == "true"
     return parse_config(raw)

@@ -12,7 +12,11 @@ import pulumi_kubernetes as k8s
 from components.chart_source import ChartSource
 from components.config import KdsAddress
 from components.helm_values import global_values
+from components.kds_tls import KdsCertificates
 from components.products import KDS_PORT
+
+KDS_SERVER_SECRET = "kds-server-tls"
+LICENSE_SECRET = ("kong-mesh-license", "license.json")
 
 
 @dataclass
@@ -23,6 +27,8 @@ class GlobalControlPlaneArgs:
     provider: k8s.Provider
     ready_timeout_seconds: int = 600
     kds_address: KdsAddress | None = None
+    kds_certificates: KdsCertificates | None = None
+    license: str | None = field(default=None, repr=False)
     extra_values: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -60,6 +66,7 @@ def load_balancer_host(status: Any, service: str) -> str:
 
 class GlobalControlPlane(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
+    kds_ca_cert: pulumi.Output[str] | None
     kds_address: pulumi.Output[str]
     kds_url: pulumi.Output[str]
     values: dict[str, Any]
@@ -67,7 +74,12 @@ class GlobalControlPlane(pulumi.ComponentResource):
     def __init__(self, name: str, args: GlobalControlPlaneArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mesh-federation:index:GlobalControlPlane", name, None, opts)
-        self.values = global_values(args.source.product, args.extra_values)
+        self.values = global_values(
+            args.source.product, args.extra_values,
+            kds_server_secret=KDS_SERVER_SECRET if args.kds_certificates else None,
+            license_secret=LICENSE_SECRET if args.license else None,
+        )
+        prerequisites = self._prerequisites(name, args)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             k8s.helm.v3.ReleaseArgs(
@@ -83,7 +95,7 @@ class GlobalControlPlane(pulumi.ComponentResource):
                 # update with Helm's reason instead of hanging (see README, "Waiting").
                 timeout=args.ready_timeout_seconds,
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=prerequisites),
         )
         if args.kds_address is not None:
             self.kds_address = pulumi.Output.from_input(
@@ -101,6 +113,38 @@ class GlobalControlPlane(pulumi.ComponentResource):
             self.kds_address = service.status.apply(
                 lambda status: f"{load_balancer_host(status, service_name)}:{KDS_PORT}")
         self.kds_url = self.kds_address.apply(lambda address: f"grpcs://{address}")
+        self.kds_ca_cert = args.kds_certificates.ca_cert_pem if args.kds_certificates else None
         self.register_outputs({"kdsAddress": self.kds_address, "kdsUrl": self.kds_url,
                                "release": self.release.status})
 
+
+    def _prerequisites(self, name: str, args: GlobalControlPlaneArgs) -> list[pulumi.Resource]:
+        """The namespace and the Secrets the release mounts, registered before it."""
+        if not args.kds_certificates and not args.license:
+            return []
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace", metadata={"name": args.namespace}, opts=child)
+        after_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
+        created: list[pulumi.Resource] = [namespace]
+        if args.kds_certificates:
+            created.append(k8s.core.v1.Secret(
+                f"{name}-kds-server-tls",
+                metadata={"name": KDS_SERVER_SECRET, "namespace": args.namespace},
+                type="kubernetes.io/tls",
+                string_data={
+                    "tls.crt": args.kds_certificates.server_cert_pem,
+                    "tls.key": args.kds_certificates.server_key_pem,  # a secret already
+                    "ca.crt": args.kds_certificates.ca_cert_pem,
+                },
+                opts=after_namespace,
+            ))
+        if args.license:
+            secret_name, key = LICENSE_SECRET
+            created.append(k8s.core.v1.Secret(
+                f"{name}-license",
+                metadata={"name": secret_name, "namespace": args.namespace},
+                string_data={key: pulumi.Output.secret(args.license)},
+                opts=after_namespace,
+            ))
+        return created

@@ -45,11 +45,27 @@ def for_product(product: Product, kuma_values: Mapping[str, Any]) -> dict[str, A
     return wrapped
 
 
-def global_values(product: Product, extra: Mapping[str, Any]) -> dict[str, Any]:
+LICENSE_ENV = "KMESH_LICENSE_INLINE"
+
+
+def global_values(
+    product: Product,
+    extra: Mapping[str, Any],
+    *,
+    kds_server_secret: str | None = None,
+    license_secret: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     """Step 1 of the guide: a global control plane that creates no default mesh, because the
-    zone's meshes arrive with the export."""
-    kuma = {"controlPlane": {"mode": "global", "defaults": {"skipMeshCreation": True}}}
-    return deep_merge(for_product(product, kuma), extra)
+    zone's meshes arrive with the export. `kds_server_secret` names the TLS Secret the KDS
+    server offers; `license_secret` is (Secret name, key) of the Kong Mesh license."""
+    control_plane: dict[str, Any] = {"mode": "global", "defaults": {"skipMeshCreation": True}}
+    if kds_server_secret:
+        control_plane["tls"] = {"kdsGlobalServer": {"secretName": kds_server_secret}}
+    if license_secret:
+        name, key = license_secret
+        # The chart ranges over controlPlane.secrets and turns each entry into an env var.
+        control_plane["secrets"] = {"kongMeshLicense": {"Env": LICENSE_ENV, "Secret": name, "Key": key}}
+    return deep_merge(for_product(product, {"controlPlane": control_plane}), extra)
 
 
 def zone_values(
@@ -57,17 +73,23 @@ def zone_values(
     *,
     zone_name: str,
     kds_global_url: pulumi.Input[str] | None,
-    kds_skip_verify: bool,
+    kds_ca_cert: pulumi.Input[str] | None,
     extra: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Step 4 of the guide. With `kds_global_url` None the zone runs standalone again (the way
-    back): zone mode with no global address is Kuma 2.x's standalone control plane."""
+    back): zone mode with no global address is Kuma 2.x's standalone control plane.
+
+    With `kds_ca_cert` the chart creates the CA Secret and the zone verifies the global's KDS
+    certificate; without it the zone skips verification, as the guide does (dev only)."""
+    zone_client: dict[str, Any] = {"skipVerify": kds_ca_cert is None}
+    if kds_ca_cert is not None:
+        zone_client.update({"create": True, "cert": kds_ca_cert})
     control_plane: dict[str, Any] = {
         "mode": "zone",
         "zone": zone_name,
         # The chart accepts only grpcs:// or grpc:// here; "" turns federation off.
         "kdsGlobalAddress": kds_global_url if kds_global_url is not None else "",
-        "tls": {"kdsZoneClient": {"skipVerify": kds_skip_verify}},
+        "tls": {"kdsZoneClient": zone_client},
     }
     kuma = {"controlPlane": control_plane, "ingress": {"enabled": kds_global_url is not None}}
     return deep_merge(for_product(product, kuma), extra)

@@ -22,6 +22,7 @@ from components.export import ExportOptions, ExportResult, counts_by_kind, expor
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
 from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
+from components.kds_tls import kds_certificates
 from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
 from components.products import API_PORT
@@ -103,15 +104,21 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
     global_cp = GlobalControlPlane("global", GlobalControlPlaneArgs(
         source=source, release_name=cfg.global_.release_name, namespace=cfg.namespace,
         provider=global_provider, ready_timeout_seconds=cfg.global_.ready_timeout_seconds,
-        kds_address=cfg.global_.kds_address, extra_values=cfg.global_.values,
+        kds_address=cfg.global_.kds_address,
+        kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
+        license=cfg.license, extra_values=cfg.global_.values,
     ))
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
         objects=shared, provider=global_provider, global_release=global_cp.release,
     ))
-    if cfg.kds_skip_verify:
-        pulumi.log.warn("zones do not verify the global's KDS certificate "
-                        "(controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide does: "
-                        "fine for a dev stack, not for production")
+    if cfg.kds_tls.skip_verify:
+        pulumi.log.warn("kdsTls.mode is skipVerify: zones do not verify the global's KDS "
+                        "certificate (controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide "
+                        "does; fine for a dev stack, not for production")
+    if cfg.product.key == "kong-mesh" and not cfg.license:
+        pulumi.log.warn("no mesh-federation:license set: Kong Mesh runs on its bundled license "
+                        "(5 data plane proxies for 30 days); set one with `pulumi config set "
+                        "--secret mesh-federation:license -- \"$(cat license.json)\"`")
 
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}
@@ -121,21 +128,21 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
             zone_name=zone.name, source=source, release_name=zone.release_name,
             namespace=cfg.namespace, kube_context=zone.kube_context, provider=provider,
             kds_url=global_cp.kds_url if zone.federated else None,
-            kds_skip_verify=cfg.kds_skip_verify,
+            kds_ca_cert=global_cp.kds_ca_cert,
             depends_on=[global_cp.release, *exported.for_zone(zone.name)],
             install=zone.install, kubeconfig=cfg.kubeconfig,
             ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
         ))
         zones[zone.name] = zone_cp
         if cfg.check.enabled and zone.federated:
-            result = exports.get(zone.name)
+            zone_export = exports.get(zone.name)
             checks[zone.name] = FederationCheck(f"check-{zone.name}", FederationCheckArgs(
                 zone_name=zone.name,
                 global_api=_api_spec(cfg, url=cfg.global_.api_url, token=cfg.global_.api_token,
                                      context=cfg.global_.kube_context),
                 zone_api=_api_spec(cfg, url=zone.api_url, token=zone.api_token, context=zone.kube_context),
-                dataplanes=dict(result.dataplanes) if result else {},
-                policies=expected_policies(result.documents) if result else [],
+                dataplanes=dict(zone_export.dataplanes) if zone_export else {},
+                policies=expected_policies(zone_export.documents) if zone_export else [],
                 timeout_seconds=cfg.check.timeout_seconds,
                 interval_seconds=cfg.check.interval_seconds,
                 zone_release=zone_cp.release,

@@ -37,7 +37,7 @@ class ZoneControlPlaneArgs:
     kube_context: str
     provider: k8s.Provider
     kds_url: pulumi.Input[str] | None          # None: the way back to standalone
-    kds_skip_verify: bool
+    kds_ca_cert: pulumi.Input[str] | None     # None: skip verification (dev)
     depends_on: Sequence[pulumi.Resource]      # the global release and every object it needs
     install: str = "brownfield"
     kubeconfig: str | None = None
@@ -67,7 +67,7 @@ class ZoneControlPlane(pulumi.ComponentResource):
             args.source.product,
             zone_name=args.zone_name,
             kds_global_url=args.kds_url,
-            kds_skip_verify=args.kds_skip_verify,
+            kds_ca_cert=args.kds_ca_cert,
             extra=args.extra_values,
         )
         resolved = pulumi.Output.from_input(values)

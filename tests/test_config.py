@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def raw(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "global": {"kubeContext": "mesh-global"},
+        "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com"},
         "zones": [{"name": "zone-1", "kubeContext": "mesh-zone"}],
     }
     base.update(overrides)

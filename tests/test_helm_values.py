@@ -14,8 +14,15 @@ from tests.upstream import upstream_path
 CHART_VALUES = ["chart/values.yaml", "chart/values-v2.10.11.yaml"]
 
 
+# Keys whose value is a free-form map in the chart (its values.yaml shows only a commented
+# example): the chart ranges over whatever entries it is given.
+FREE_FORM = {("controlPlane", "secrets")}
+
+
 def chart_has(values: Any, path: tuple[str, ...]) -> bool:
-    for key in path:
+    for depth, key in enumerate(path):
+        if path[:depth] in FREE_FORM:
+            return True
         if not isinstance(values, dict) or key not in values:
             return False
         values = values[key]
@@ -32,10 +39,14 @@ def kuma_paths(product: Product, values: dict[str, Any]) -> list[tuple[str, ...]
 def role_values(product: Product) -> dict[str, dict[str, Any]]:
     return {
         "global": global_values(product, {}),
+        "global-with-tls-and-license": global_values(
+            product, {}, kds_server_secret="kds-server-tls", license_secret=("lic", "license.json")),
         "zone": zone_values(product, zone_name="zone-1", kds_global_url="grpcs://kds:5685",
-                            kds_skip_verify=True, extra={}),
+                            kds_ca_cert=None, extra={}),
+        "zone-verifying": zone_values(product, zone_name="zone-1", kds_global_url="grpcs://kds:5685",
+                                      kds_ca_cert="-----BEGIN CERTIFICATE-----", extra={}),
         "standalone": zone_values(product, zone_name="zone-1", kds_global_url=None,
-                                  kds_skip_verify=False, extra={}),
+                                  kds_ca_cert=None, extra={}),
     }
 
 
@@ -57,7 +68,7 @@ def test_kong_mesh_values_sit_under_kuma_and_kuma_values_do_not():
 
 def test_zone_values_follow_the_guide():
     values = zone_values(KUMA, zone_name="zone-1", kds_global_url="grpcs://1.2.3.4:5685",
-                         kds_skip_verify=True, extra={})
+                         kds_ca_cert=None, extra={})
     assert values == {
         "controlPlane": {"mode": "zone", "zone": "zone-1", "kdsGlobalAddress": "grpcs://1.2.3.4:5685",
                          "tls": {"kdsZoneClient": {"skipVerify": True}}},
@@ -66,7 +77,7 @@ def test_zone_values_follow_the_guide():
 
 
 def test_the_way_back_clears_the_global_address():
-    values = zone_values(KUMA, zone_name="zone-1", kds_global_url=None, kds_skip_verify=True, extra={})
+    values = zone_values(KUMA, zone_name="zone-1", kds_global_url=None, kds_ca_cert=None, extra={})
     assert values["controlPlane"]["kdsGlobalAddress"] == ""
     assert values["controlPlane"]["mode"] == "zone"
 

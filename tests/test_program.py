@@ -66,7 +66,8 @@ def test_zone_upgrade_waits_for_global_release_and_every_exported_object(preview
 @pytest.mark.parametrize("preview", [True, False])
 def test_secret_data_is_a_pulumi_secret_and_never_plaintext(preview):
     monitor = federate(preview)
-    secrets = [r for r in monitor.registrations if r.type == "kubernetes:core/v1:Secret"]
+    secrets = [r for r in monitor.registrations
+               if r.type == "kubernetes:core/v1:Secret" and r.parent.endswith("exported")]
     assert len(secrets) == 2
     for registration in secrets:
         assert "data" in registration.secret_paths()
@@ -90,7 +91,8 @@ def test_zone_values_point_at_the_global_kds_address(preview):
     assert control_plane["mode"] == "zone"
     assert control_plane["zone"] == "zone-1"
     assert control_plane["kdsGlobalAddress"] == "grpcs://host.minikube.internal:5685"
-    assert control_plane["tls"]["kdsZoneClient"]["skipVerify"] is True
+    assert control_plane["tls"]["kdsZoneClient"]["skipVerify"] is False
+    assert control_plane["tls"]["kdsZoneClient"]["create"] is True
     assert values["kuma"]["ingress"]["enabled"] is True
     assert "--reuse-values" in upgrade.inputs["create"]
     assert "--kube-context mesh-zone" in upgrade.inputs["create"]
@@ -98,7 +100,7 @@ def test_zone_values_point_at_the_global_kds_address(preview):
 
 
 def test_preview_without_kds_address_succeeds_with_unknowns():
-    cfg = factories.config(**{"global": {"kubeContext": "mesh-global"}})
+    cfg = factories.config(**{"global": {"kubeContext": "mesh-global"}}, kdsTls={"mode": "skipVerify"})
     monitor = federate(True, cfg)
     # The zone-sync Service is read only once the release exists: in a preview of a new stack
     # its id is unknown, so nothing can be read and the zone's values stay unknown.
@@ -109,7 +111,7 @@ def test_preview_without_kds_address_succeeds_with_unknowns():
 
 
 def test_update_without_kds_address_reads_the_load_balancer():
-    cfg = factories.config(**{"global": {"kubeContext": "mesh-global"}})
+    cfg = factories.config(**{"global": {"kubeContext": "mesh-global"}}, kdsTls={"mode": "skipVerify"})
     monitor = federate(False, cfg)
     reads = [r for r in monitor.registrations if r.read_id]
     assert [r.read_id for r in reads] == ["kong-mesh-system/kong-mesh-global-zone-sync"]

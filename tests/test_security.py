@@ -1,0 +1,134 @@
+"""KDS TLS, the Kong Mesh license, the way back: registered as the security issue asks."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from components.config import ConfigError, parse_config
+from tests import factories
+from tests.pulumi_harness import RecordingMonitor, run_program
+from tests.test_program import COMMAND, RELEASE, program
+
+LICENSE = '{"license": {"payload": "do-not-leak-this-license"}}'
+SERVER_KEY = "-----BEGIN PRIVATE KEY----- provided-do-not-leak"
+
+
+def federate(preview: bool, **overrides) -> RecordingMonitor:
+    cfg = factories.config(**overrides)
+    documents = {z.name: factories.standard_documents() for z in cfg.zones}
+    return run_program(program(cfg, documents), preview=preview)
+
+
+def assert_nowhere_in_plaintext(monitor: RecordingMonitor, *needles: str) -> None:
+    for registration in monitor.registrations:
+        text = registration.plaintext()
+        for needle in needles:
+            assert needle not in text, f"{needle!r} in plaintext inputs of {registration.name}"
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_generated_kds_tls_is_installed_on_the_global_and_verified_by_zones(preview):
+    monitor = federate(preview)
+    secret = monitor.one("kubernetes:core/v1:Secret", "global-kds-server-tls")
+    assert secret.inputs["type"] == "kubernetes.io/tls"
+    assert "stringData" in secret.secret_paths() or "stringData.tls.key" in secret.secret_paths()
+    release = monitor.one(RELEASE, "global")
+    assert secret.urn in release.dependencies
+    assert release.inputs["values"]["kuma"]["controlPlane"]["tls"]["kdsGlobalServer"] == {
+        "secretName": "kds-server-tls"}
+    request = monitor.one("tls:index/certRequest:CertRequest")
+    assert request.inputs["dnsNames"] == ["host.minikube.internal"]
+    assert_nowhere_in_plaintext(monitor, "BEGIN PRIVATE KEY")
+    if not preview:
+        values = json.loads(monitor.one(COMMAND, "zone-1-upgrade").inputs["stdin"])
+        client = values["kuma"]["controlPlane"]["tls"]["kdsZoneClient"]
+        assert client == {"skipVerify": False, "create": True,
+                          "cert": "-----BEGIN CERTIFICATE----- kds-tls-ca"}
+
+
+def test_an_ip_kds_address_gets_an_ip_san():
+    monitor = federate(False, **{"global": {"kubeContext": "mesh-global", "kdsAddress": "10.1.2.3"}})
+    request = monitor.one("tls:index/certRequest:CertRequest")
+    assert request.inputs["ipAddresses"] == ["10.1.2.3"]
+    assert "dnsNames" not in request.inputs
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_provided_certificates_keep_the_key_secret(preview):
+    tls = {"mode": "provided", "caCert": "-----BEGIN CERTIFICATE----- ca",
+           "serverCert": "-----BEGIN CERTIFICATE----- server", "serverKey": SERVER_KEY}
+    monitor = federate(preview, kdsTls=tls)
+    assert not monitor.of_type("tls:")
+    secret = monitor.one("kubernetes:core/v1:Secret", "global-kds-server-tls")
+    assert secret.secret_paths()
+    assert_nowhere_in_plaintext(monitor, SERVER_KEY, "provided-do-not-leak")
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_license_is_a_secret_registered_before_the_global_release(preview):
+    monitor = federate(preview, license=LICENSE)
+    secret = monitor.one("kubernetes:core/v1:Secret", "global-license")
+    assert secret.inputs["metadata"] == {"name": "kong-mesh-license", "namespace": "kong-mesh-system"}
+    assert secret.secret_paths()
+    release = monitor.one(RELEASE, "global")
+    assert secret.urn in release.dependencies
+    assert release.inputs["values"]["kuma"]["controlPlane"]["secrets"] == {
+        "kongMeshLicense": {"Env": "KMESH_LICENSE_INLINE", "Secret": "kong-mesh-license",
+                            "Key": "license.json"}}
+    assert_nowhere_in_plaintext(monitor, "do-not-leak-this-license")
+
+
+def test_without_a_license_the_program_says_what_kong_mesh_does(caplog):
+    with caplog.at_level(logging.WARNING):
+        federate(True)
+    assert "bundled license (5 data plane proxies for 30 days)" in caplog.text
+
+
+def test_skip_verify_is_said_as_a_warning_and_set_on_the_zone(caplog):
+    with caplog.at_level(logging.WARNING):
+        monitor = federate(False, kdsTls={"mode": "skipVerify"})
+    assert "skipVerify" in caplog.text and "not for production" in caplog.text
+    values = json.loads(monitor.one(COMMAND, "zone-1-upgrade").inputs["stdin"])
+    assert values["kuma"]["controlPlane"]["tls"]["kdsZoneClient"] == {"skipVerify": True}
+    assert not [r for r in monitor.registrations if r.name == "global-kds-server-tls"]
+
+
+def test_the_way_back_returns_the_zone_to_standalone_without_uninstalling_it():
+    zones = [{"name": "zone-1", "kubeContext": "mesh-zone", "federated": False}]
+    cfg = factories.config(zones=zones)
+    monitor = run_program(program(cfg, {}), preview=False)
+    upgrade = monitor.one(COMMAND, "zone-zone-1-upgrade")
+    values = json.loads(upgrade.inputs["stdin"])
+    assert values["kuma"]["controlPlane"]["kdsGlobalAddress"] == ""
+    assert values["kuma"]["controlPlane"]["mode"] == "zone"
+    assert "delete" not in upgrade.inputs  # destroy never uninstalls the zone
+    assert not [r for r in monitor.registrations if r.name.startswith("check-")]
+    assert not [r for r in monitor.registrations if r.parent.endswith("exported")]
+
+
+@pytest.mark.parametrize(("tls", "words"), [
+    ({"mode": "tofu"}, "kdsTls.mode: 'tofu' is unknown"),
+    ({"mode": "provided"}, "kdsTls.caCert is required"),
+    ({"mode": "provided", "caCert": "x", "serverCert": "y"}, "kdsTls.serverKey is required"),
+])
+def test_bad_kds_tls_config(tls, words):
+    with pytest.raises(ConfigError) as error:
+        parse_config({"kdsTls": tls, "global": {"kubeContext": "g", "kdsAddress": "kds"},
+                      "zones": [{"name": "z", "kubeContext": "c"}]})
+    assert words in str(error.value)
+
+
+def test_generated_tls_needs_a_known_kds_address():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"global": {"kubeContext": "g"}, "zones": [{"name": "z", "kubeContext": "c"}]})
+    assert "kdsTls.mode generated needs global.kdsAddress" in str(error.value)
+
+
+def test_license_is_for_kong_mesh_only():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"product": "kuma", "license": "x", "kdsTls": {"mode": "skipVerify"},
+                      "global": {"kubeContext": "g"}, "zones": [{"name": "z", "kubeContext": "c"}]})
+    assert "license: only Kong Mesh" in str(error.value)
