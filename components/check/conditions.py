@@ -1,0 +1,261 @@
+"""One observation of each federation condition, read from the control plane APIs.
+
+Each ``observe_*`` function makes the GETs for one condition and returns what it saw; a failed
+request raises ``KumaApiError`` (the poll loop records it and keeps polling), an answer of the
+wrong shape raises ``UnexpectedAnswer``. Nothing here sleeps or loops over time.
+
+API facts used (Kuma 2.x, ``docs/generated/openapi.yaml`` and the API server):
+- ``GET /zones/{name}/_overview`` on the global answers a ZoneOverview
+  ``{"zone": {"enabled": bool}, "zoneInsight": {"subscriptions": [KDSSubscription...]}}``;
+  a KDS subscription carries ``connectTime`` and, once the stream closed, ``disconnectTime``
+  (protojson timestamps: RFC 3339 strings; ``{seconds, nanos}`` accepted too). The newest
+  subscription is the last one. 404 means the zone never registered.
+- resource lists answer ``{"total", "items", "next"}``, take ``offset``/``size`` (max 1000) and
+  a label filter ``filter[label.<key>]=<value>``; labels are filtered again client-side, so an
+  API version that ignores the filter still gives the right answer.
+- ``GET /_resources`` lists every type with ``name``, ``scope`` (Global/Mesh) and ``path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from components.check.spec import ExpectedPolicy
+from components.kuma_api import KumaApiError
+
+ZONE_LABEL = "kuma.io/zone"
+ORIGIN_LABEL = "kuma.io/origin"
+DISPLAY_NAME_LABEL = "kuma.io/display-name"
+
+PAGE_SIZE = 1000
+MAX_PAGES = 1000  # a runaway "next" must not loop forever
+
+
+class JsonApi(Protocol):
+    """What the check needs from an API client (``KumaApiClient`` satisfies it)."""
+
+    def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any: ...
+
+
+class UnexpectedAnswer(Exception):
+    """The API answered, but not with the JSON shape its specification promises."""
+
+
+class SpecMismatch(Exception):
+    """The spec asks for something this control plane can never satisfy (unknown type...)."""
+
+
+# -- 1. zone online -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnlineObservation:
+    online: bool
+    reason: str  # why not online, or a short description of the live subscription
+    connect_time: str | None = None
+    disconnect_time: str | None = None
+    registered: bool = True
+
+
+def _timestamp(value: object) -> str | None:
+    if value is None or value == "" or value == {}:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        seconds = value.get("seconds")
+        if isinstance(seconds, int) and not isinstance(seconds, bool):
+            return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise UnexpectedAnswer(f"a timestamp is neither an RFC 3339 string nor {{seconds}}: {value!r}")
+
+
+def overview_path(zone: str) -> str:
+    return f"/zones/{quote(zone, safe='')}/_overview"
+
+
+def read_overview(body: object, zone: str) -> OnlineObservation:
+    """Interpret a ZoneOverview answer."""
+    if not isinstance(body, Mapping):
+        raise UnexpectedAnswer(f"the overview of zone {zone} is not a JSON object")
+    zone_obj = body.get("zone")
+    if isinstance(zone_obj, Mapping) and zone_obj.get("enabled") is False:
+        return OnlineObservation(False, "zone is disabled on the global (zone.enabled=false)")
+    insight = body.get("zoneInsight") or {}
+    if not isinstance(insight, Mapping):
+        raise UnexpectedAnswer(f"zoneInsight of zone {zone} is not a JSON object")
+    subscriptions = insight.get("subscriptions") or []
+    if not isinstance(subscriptions, list):
+        raise UnexpectedAnswer(f"zoneInsight.subscriptions of zone {zone} is not a list")
+    if not subscriptions:
+        return OnlineObservation(False, "no KDS subscription yet")
+    last = subscriptions[-1]
+    if not isinstance(last, Mapping):
+        raise UnexpectedAnswer(f"a KDS subscription of zone {zone} is not a JSON object")
+    connected = _timestamp(last.get("connectTime"))
+    disconnected = _timestamp(last.get("disconnectTime"))
+    if connected is None:
+        return OnlineObservation(False, "the last KDS subscription has no connectTime")
+    if disconnected is not None:
+        return OnlineObservation(
+            False, f"disconnected at {disconnected} (connected at {connected})", connected,
+            disconnected,
+        )
+    return OnlineObservation(True, f"connected since {connected}", connected)
+
+
+def observe_online(global_api: JsonApi, zone: str) -> OnlineObservation:
+    try:
+        body = global_api.get_json(overview_path(zone))
+    except KumaApiError as error:
+        if error.status == 404:
+            return OnlineObservation(False, "not registered on the global yet", registered=False)
+        raise
+    return read_overview(body, zone)
+
+
+# -- listing ------------------------------------------------------------------
+
+
+def list_items(api: JsonApi, path: str, labels: Mapping[str, str] | None = None) -> list[Any]:
+    """Every item of a resource list, all pages, with the given labels (filtered both ends)."""
+    labels = labels or {}
+    params: dict[str, str | int] = {f"filter[label.{k}]": v for k, v in labels.items()}
+    items: list[Any] = []
+    offset = 0
+    for _ in range(MAX_PAGES):
+        page = api.get_json(path, {**params, "size": PAGE_SIZE, "offset": offset})
+        if not isinstance(page, Mapping) or not isinstance(page.get("items"), list):
+            raise UnexpectedAnswer(f"GET {path} did not answer a list ({{items, total, next}})")
+        batch: list[Any] = page["items"]
+        items.extend(batch)
+        if not page.get("next") or not batch:
+            break
+        offset += len(batch)
+    return [item for item in items if _has_labels(item, labels)]
+
+
+def _labels(item: object) -> Mapping[str, Any]:
+    if isinstance(item, Mapping):
+        labels = item.get("labels")
+        if isinstance(labels, Mapping):
+            return labels
+    return {}
+
+
+def _has_labels(item: object, wanted: Mapping[str, str]) -> bool:
+    labels = _labels(item)
+    return all(labels.get(k) == v for k, v in wanted.items())
+
+
+# -- resource types -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    scope: str  # "Global" or "Mesh"
+    path: str
+
+    def list_path(self, mesh: str | None) -> str:
+        path = self.path.strip("/")
+        if self.scope == "Mesh":
+            if not mesh:
+                raise SpecMismatch(f"{self.name} is mesh-scoped: the expected policy needs a mesh")
+            return f"/meshes/{quote(mesh, safe='')}/{path}"
+        return f"/{path}"
+
+
+def read_resource_types(body: object) -> dict[str, ResourceType]:
+    resources = body.get("resources") if isinstance(body, Mapping) else None
+    if not isinstance(resources, list):
+        raise UnexpectedAnswer("GET /_resources did not answer {resources: [...]}")
+    types: dict[str, ResourceType] = {}
+    for entry in resources:
+        if not isinstance(entry, Mapping):
+            continue
+        name, scope, path = entry.get("name"), entry.get("scope"), entry.get("path")
+        if isinstance(name, str) and isinstance(path, str) and scope in ("Global", "Mesh"):
+            types[name] = ResourceType(name, str(scope), path)
+    return types
+
+
+def resolve(types: Mapping[str, ResourceType], type_name: str, side: str) -> ResourceType:
+    try:
+        return types[type_name]
+    except KeyError:
+        raise SpecMismatch(
+            f"resource type {type_name!r} is unknown to the {side} control plane "
+            "(not in its GET /_resources)"
+        ) from None
+
+
+def policy_key(policy: ExpectedPolicy) -> str:
+    where = f"{policy.mesh}/" if policy.mesh else ""
+    return f"{policy.type} {where}{policy.name}"
+
+
+def group_key(type_name: str, mesh: str | None) -> str:
+    return f"{type_name} in mesh {mesh}" if mesh else type_name
+
+
+# -- 2. data plane proxies on the global --------------------------------------
+
+
+def observe_dataplanes(global_api: JsonApi, zone: str, meshes: Iterable[str]) -> dict[str, int]:
+    """Per mesh, how many Dataplanes the global lists as coming from ``zone``."""
+    return {
+        mesh: len(list_items(global_api, f"/meshes/{quote(mesh, safe='')}/dataplanes",
+                             {ZONE_LABEL: zone}))
+        for mesh in meshes
+    }
+
+
+# -- 3. exported policies on the global ---------------------------------------
+
+
+def match_name(items: Iterable[Any], name: str) -> str | None:
+    """The stored name of the item whose display name is ``name`` (label first, then exact)."""
+    listed = [item for item in items if isinstance(item, Mapping)]
+    for item in listed:
+        if _labels(item).get(DISPLAY_NAME_LABEL) == name:
+            return str(item.get("name", name))
+    for item in listed:
+        if item.get("name") == name:
+            return name
+    return None
+
+
+def observe_policies_on_global(
+    global_api: JsonApi, types: Mapping[str, ResourceType], policies: Iterable[ExpectedPolicy]
+) -> dict[ExpectedPolicy, str | None]:
+    """For each expected policy, its name on the global, or None when it is not there."""
+    listed: dict[tuple[str, str | None], list[Any]] = {}
+    found: dict[ExpectedPolicy, str | None] = {}
+    for policy in policies:
+        key = (policy.type, policy.mesh)
+        if key not in listed:
+            rtype = resolve(types, policy.type, "global")
+            listed[key] = list_items(global_api, rtype.list_path(policy.mesh))
+        found[policy] = match_name(listed[key], policy.name)
+    return found
+
+
+# -- 4. policies synced back to the zone --------------------------------------
+
+
+def observe_policies_in_zone(
+    zone_api: JsonApi, types: Mapping[str, ResourceType], policies: Iterable[ExpectedPolicy]
+) -> dict[tuple[str, str | None], int]:
+    """Per expected (type, mesh), how many items the zone lists with origin ``global``."""
+    counts: dict[tuple[str, str | None], int] = {}
+    for policy in policies:
+        key = (policy.type, policy.mesh)
+        if key not in counts:
+            rtype = resolve(types, policy.type, "zone")
+            counts[key] = len(list_items(zone_api, rtype.list_path(policy.mesh),
+                                         {ORIGIN_LABEL: "global"}))
+    return counts
