@@ -25,6 +25,7 @@ from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
 from components.kds_tls import kds_certificates
 from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
+from components.preflight import preflight
 from components.products import API_PORT
 from components.zone_cp import ZoneControlPlane, ZoneControlPlaneArgs
 
@@ -85,6 +86,7 @@ class Federation:
     zones: dict[str, ZoneControlPlane]
     checks: dict[str, FederationCheck]
     exports: dict[str, ExportResult]
+    documents: dict[str, tuple[Mapping[str, Any], ...]]
 
 
 def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
@@ -93,11 +95,15 @@ def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
 
 
 def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Federation:
-    exports = {zone.name: exporter(cfg, zone, index) for index, zone in exports_needed(cfg)}
-    for name, result in exports.items():
-        for warning in result.warnings:
-            pulumi.log.warn(f"{name}: {warning}")
-    shared = merge_exports({name: r.documents for name, r in exports.items()})
+    exports: dict[str, ExportResult] = {}
+    documents: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for index, zone in exports_needed(cfg):
+        result = exporter(cfg, zone, index)
+        checked = preflight(cfg, index, zone, result.control_plane, result.documents)
+        for warning in (*result.warnings, *checked.warnings):
+            pulumi.log.warn(f"{zone.name}: {warning}")
+        exports[zone.name], documents[zone.name] = result, checked.documents
+    shared = merge_exports(documents)
 
     source = ChartSource(cfg.product, cfg.chart_repository, cfg.chart_version)
     global_provider = k8s.Provider("global", context=cfg.global_.kube_context, kubeconfig=cfg.kubeconfig)
@@ -142,25 +148,25 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                                      context=cfg.global_.kube_context),
                 zone_api=_api_spec(cfg, url=zone.api_url, token=zone.api_token, context=zone.kube_context),
                 dataplanes=dict(zone_export.dataplanes) if zone_export else {},
-                policies=expected_policies(zone_export.documents) if zone_export else [],
+                policies=expected_policies(documents.get(zone.name, ())),
                 timeout_seconds=cfg.check.timeout_seconds,
                 interval_seconds=cfg.check.interval_seconds,
                 zone_release=zone_cp.release,
             ))
-    return Federation(global_cp, exported, zones, checks, exports)
+    return Federation(global_cp, exported, zones, checks, exports, documents)
 
 
 def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
     api_url = cfg.global_.api_url or f"http://localhost:{API_PORT}"
     zones_out: dict[str, Any] = {}
     for zone in cfg.zones:
-        result = federation.exports.get(zone.name)
+        copied = federation.documents.get(zone.name)
         check = federation.checks.get(zone.name)
         zones_out[zone.name] = {
             "name": zone.name,
             "install": zone.install,
             "federated": zone.federated,
-            "exported": counts_by_kind(result.documents) if result else {},
+            "exported": counts_by_kind(copied) if copied is not None else {},
             "check": check.result if check else "not run",
         }
     out: dict[str, Any] = {

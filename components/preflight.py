@@ -1,0 +1,87 @@
+"""Checks on each zone's own word (`GET /` and `GET /config`) before anything is registered.
+
+Pure: the zone's ControlPlaneInfo and export in, the documents to register and warnings out, or
+a PreflightError that stops the program with nothing applied.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.config import FederationConfig, ZoneConfig
+from components.export import ControlPlaneInfo
+
+
+class PreflightError(ValueError):
+    """A zone that must not be federated as configured; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    documents: tuple[Mapping[str, Any], ...]
+    warnings: tuple[str, ...]
+    already_federated: bool
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """'2.14.3', 'v2.10.1-rc.1', '2.9.0+kong' -> (2, 14, 3); the numeric core only."""
+    match = re.match(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", version.strip())
+    if not match:
+        return ()
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+def _synced_copy(document: Mapping[str, Any]) -> bool:
+    """A policy the global pushed down to the zone: its name is `<display-name>-<hash>`."""
+    metadata = document.get("metadata") or {}
+    display = (metadata.get("labels") or {}).get("kuma.io/display-name")
+    return bool(display) and display != metadata.get("name")
+
+
+def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: ControlPlaneInfo,
+              documents: Sequence[Mapping[str, Any]]) -> PreflightResult:
+    key = f"zones[{index}]"
+    warnings: list[str] = []
+    if info.mode == "global":
+        raise PreflightError(
+            f"{key} ({zone.name}): the API at {zone.api_url or zone.kube_context} is a global control "
+            "plane, not a zone: point the zone's apiUrl / kubeContext at the zone's control plane")
+
+    zone_version, chart_version = version_tuple(info.version), version_tuple(cfg.chart_version)
+    if zone_version and chart_version and chart_version < zone_version:
+        raise PreflightError(
+            f"{key} ({zone.name}) runs {info.product} {info.version}, newer than chartVersion "
+            f"{cfg.chart_version}: the global control plane must run the same version as its zones "
+            f"or a newer one. Set mesh-federation:chartVersion to {info.version} or later.")
+
+    already = False
+    if info.global_address:
+        ours = cfg.global_.kds_address.url if cfg.global_.kds_address else None
+        if ours is not None and info.global_address.rstrip("/") != ours:
+            raise PreflightError(
+                f"{key} ({zone.name}) is already federated to {info.global_address}, not to this "
+                f"global ({ours}): unfederate it there first (zones[].federated: false in that "
+                "stack), or point global.kdsAddress at the global it belongs to.")
+        already = True
+        # Re-exporting a federated zone also lists what the global pushed down under hashed
+        # names: keep only the zone's own objects, so a re-run registers the same set.
+        documents = [d for d in documents if not _synced_copy(d)]
+        warnings.append(f"{zone.name} is already federated to {info.global_address}: nothing new "
+                        "is copied; the objects copied before stay as they are")
+
+    if info.zone_name == "default" and zone.name != "default":
+        warnings.append(
+            f"{zone.name}: this control plane runs as zone 'default' and is being renamed; its "
+            "policies keep kuma.io/zone=default and stop matching redeployed workloads "
+            f"(kumahq/kuma#12611). To keep the name, set {key}.name to default.")
+    if info.system_namespace != cfg.namespace:
+        warnings.append(
+            f"{zone.name}: its system namespace is {info.system_namespace}, the global's is "
+            f"{cfg.namespace}; namespaced objects are exported into {cfg.namespace}")
+    if not documents and not already:
+        warnings.append(f"{zone.name}: the export is empty: nothing to copy to the global; "
+                        "the zone is federated all the same")
+    return PreflightResult(tuple(documents), tuple(warnings), already)

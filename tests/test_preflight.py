@@ -1,0 +1,86 @@
+"""Preflight from the zone's own GET / and GET /config, before anything is registered."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from components.preflight import PreflightError, preflight, version_tuple
+from components.program import build
+from tests import factories
+from tests.pulumi_harness import run_program
+
+INFO = factories.export_result([]).control_plane
+
+
+def check(info=INFO, documents=None, **config):
+    cfg = factories.config(**config)
+    docs = factories.standard_documents() if documents is None else documents
+    return preflight(cfg, 0, cfg.zones[0], info, docs)
+
+
+def test_a_standalone_zone_passes_with_its_documents():
+    result = check()
+    assert len(result.documents) == len(factories.standard_documents())
+    assert not result.already_federated and not result.warnings
+
+
+def test_a_global_control_plane_is_not_a_zone():
+    with pytest.raises(PreflightError, match="is a global control plane"):
+        check(dataclasses.replace(INFO, mode="global"))
+
+
+def test_a_global_older_than_the_zone_is_refused():
+    with pytest.raises(PreflightError) as error:
+        check(dataclasses.replace(INFO, version="2.15.0"))
+    assert "newer than chartVersion 2.14.3" in str(error.value)
+    assert "mesh-federation:chartVersion" in str(error.value)
+
+
+def test_a_zone_federated_to_another_global_is_refused():
+    with pytest.raises(PreflightError, match="already federated to grpcs://other:5685"):
+        check(dataclasses.replace(INFO, global_address="grpcs://other:5685"))
+
+
+def test_a_zone_federated_to_this_global_drops_the_copies_the_global_pushed_down():
+    pushed = factories.policy("timeout-0-7f9c2d")
+    pushed["metadata"]["labels"]["kuma.io/display-name"] = "timeout-0"
+    own = factories.standard_documents()
+    result = check(dataclasses.replace(INFO, global_address="grpcs://host.minikube.internal:5685"),
+                   documents=[*own, pushed])
+    assert result.already_federated
+    assert list(result.documents) == own
+    assert "already federated" in result.warnings[0]
+
+
+def test_renaming_the_default_zone_warns_about_kuma_12611():
+    result = check(dataclasses.replace(INFO, zone_name="default"))
+    assert any("kumahq/kuma#12611" in w and "zones[0].name to default" in w for w in result.warnings)
+
+
+def test_an_empty_export_warns_and_continues():
+    result = check(documents=[])
+    assert any("export is empty" in w for w in result.warnings)
+
+
+def test_another_system_namespace_is_reported():
+    result = check(dataclasses.replace(INFO, system_namespace="kuma-system"))
+    assert any("kuma-system" in w and "kong-mesh-system" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(("text", "parsed"), [
+    ("2.14.3", (2, 14, 3)), ("v2.10.1-rc.1", (2, 10, 1)), ("2.9", (2, 9)), ("dev", ())])
+def test_version_tuple(text, parsed):
+    assert version_tuple(text) == parsed
+
+
+def test_a_refused_zone_registers_nothing():
+    cfg = factories.config()
+    skewed = dataclasses.replace(factories.export_result(factories.standard_documents()),
+                                 control_plane=dataclasses.replace(INFO, version="9.0.0"))
+    def exporter(cfg_, zone, index):
+        return skewed
+    with pytest.raises(PreflightError) as error:
+        run_program(lambda: build(cfg, exporter), preview=True)
+    assert error.value.monitor.registrations == []
