@@ -18,6 +18,9 @@ NAMESPACE = "mesh-federation"
 EXPORT_PROFILES = ("federation-with-policies", "federation")
 INSTALL_MODES = ("brownfield", "greenfield")
 KDS_TLS_MODES = ("generated", "provided", "skipVerify")
+# all: one stack owns the global and the zones. global / zones: split stacks, so separate teams
+# own the global and their zones; a zones stack reads the global stack's outputs.
+ROLES = ("all", "global", "zones")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -105,6 +108,8 @@ class FederationConfig:
     global_: GlobalConfig
     zones: tuple[ZoneConfig, ...]
     kubeconfig: str | None = None
+    role: Literal["all", "global", "zones"] = "all"
+    global_stack: str | None = None
     kds_tls: KdsTlsConfig = field(default_factory=KdsTlsConfig)
     license: str | None = field(default=None, repr=False)
     export_concurrency: int = 16
@@ -240,8 +245,18 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     top = _Reader(raw, "", problems)
     top.unknown_keys({
         "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
-        "zones", "kubeconfig", "kdsTls", "license", "exportConcurrency", "check",
+        "zones", "kubeconfig", "kdsTls", "license", "exportConcurrency", "check", "role",
+        "globalStack",
     })
+    role = top.string("role", "all") or "all"
+    if role not in ROLES:
+        problems.append(f"role: {role!r} is unknown; use all (one stack), global or zones (split stacks)")
+        role = "all"
+    global_stack = top.string("globalStack")
+    if role == "zones" and not global_stack:
+        problems.append(
+            "globalStack is required with role zones: the global stack's name, e.g. "
+            f"`pulumi config set {NAMESPACE}:globalStack <org>/mesh-federation/global-prod`")
 
     product_key = top.string("product", "kong-mesh") or "kong-mesh"
     product = PRODUCTS.get(product_key)
@@ -270,7 +285,9 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
 
     zones_raw = raw.get("zones")
     zones: list[ZoneConfig] = []
-    if not isinstance(zones_raw, list) or not zones_raw:
+    if role == "global" and not zones_raw:
+        zones_raw = []  # a global stack may hold no zone: zone stacks join it
+    elif not isinstance(zones_raw, list) or not zones_raw:
         problems.append(
             "zones: at least one zone is required; set it with "
             f"`pulumi config set --path '{NAMESPACE}:zones[0].name' zone-1` and "
@@ -327,7 +344,8 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         interval_seconds=c.number("intervalSeconds", 5.0, minimum=0.01),
     )
 
-    kds_tls = _kds_tls(raw.get("kdsTls"), global_cfg, problems)
+    # A zones stack gets the CA from the global stack: no address needed here for it.
+    kds_tls = _kds_tls(raw.get("kdsTls"), global_cfg if role != "zones" else None, problems)
     license_text = top.string("license")
     if license_text is not None and product.key != "kong-mesh":
         problems.append("license: only Kong Mesh takes a license; remove it for product kuma")
@@ -343,6 +361,8 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         global_=global_cfg,
         zones=tuple(zones),
         kubeconfig=top.string("kubeconfig"),
+        role="global" if role == "global" else "zones" if role == "zones" else "all",
+        global_stack=global_stack,
         kds_tls=kds_tls,
         license=license_text,
         export_concurrency=int(top.number("exportConcurrency", 16, minimum=1)),
@@ -350,7 +370,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     )
 
 
-def _kds_tls(raw: Any, global_cfg: GlobalConfig, problems: list[str]) -> KdsTlsConfig:
+def _kds_tls(raw: Any, global_cfg: GlobalConfig | None, problems: list[str]) -> KdsTlsConfig:
     t = _Reader(raw, "kdsTls", problems)
     t.unknown_keys({"mode", "caCert", "serverCert", "serverKey"})
     mode = t.string("mode", "generated") or "generated"
@@ -361,7 +381,7 @@ def _kds_tls(raw: Any, global_cfg: GlobalConfig, problems: list[str]) -> KdsTlsC
         mode="generated" if mode == "generated" else "provided" if mode == "provided" else "skipVerify",
         ca_cert=t.string("caCert"), server_cert=t.string("serverCert"), server_key=t.string("serverKey"),
     )
-    if tls.mode == "generated" and global_cfg.kds_address is None:
+    if tls.mode == "generated" and global_cfg is not None and global_cfg.kds_address is None:
         problems.append(
             "kdsTls.mode generated needs global.kdsAddress: the server certificate must name the "
             "address zones dial, known before the global starts. Set global.kdsAddress to a stable "
@@ -387,7 +407,7 @@ def load_config() -> FederationConfig:
     config = pulumi.Config(NAMESPACE)
     raw: dict[str, Any] = {}
     for key in ("product", "chartVersion", "chartRepository", "namespace", "exportProfile",
-                "kubeconfig", "license", "exportConcurrency"):
+                "kubeconfig", "license", "exportConcurrency", "role", "globalStack"):
         value = config.get(key)
         if value is not None:
             raw[key] = value

@@ -47,7 +47,7 @@ def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 class ExportedMeshResourcesArgs:
     objects: Sequence[SharedObject]
     provider: k8s.Provider
-    global_release: pulumi.Resource
+    global_release: pulumi.Resource | None    # None when another stack owns the global
 
 
 class ExportedMeshResources(pulumi.ComponentResource):
@@ -62,7 +62,7 @@ class ExportedMeshResources(pulumi.ComponentResource):
         child_opts = pulumi.ResourceOptions(
             parent=self, provider=args.provider,
             # The release brings the CRDs and the validating webhook these objects go through.
-            depends_on=[args.global_release],
+            depends_on=[args.global_release] if args.global_release else [],
         )
         for shared in args.objects:
             self.resources[shared.key] = self._register(shared, child_opts)

@@ -80,9 +80,20 @@ def _api_spec(cfg: FederationConfig, *, url: str | None, token: str | None, cont
 
 
 @dataclass
+class GlobalEndpoint:
+    """What zones need of the global: its KDS URL and CA, and the release to wait for (None
+    when a separate global stack owns it)."""
+
+    kds_url: pulumi.Output[str]
+    kds_ca_cert: pulumi.Output[str] | None
+    release: pulumi.Resource | None
+    control_plane: GlobalControlPlane | None
+
+
+@dataclass
 class Federation:
-    global_cp: GlobalControlPlane
-    exported: ExportedMeshResources
+    global_: GlobalEndpoint
+    exported: ExportedMeshResources | None
     zones: dict[str, ZoneControlPlane]
     checks: dict[str, FederationCheck]
     exports: dict[str, ExportResult]
@@ -104,38 +115,28 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
             pulumi.log.warn(f"{zone.name}: {warning}")
         exports[zone.name], documents[zone.name] = result, checked.documents
     shared = merge_exports(documents)
+    _warn_about_defaults(cfg)
 
     source = ChartSource(cfg.product, cfg.chart_repository, cfg.chart_version)
     global_provider = k8s.Provider("global", context=cfg.global_.kube_context, kubeconfig=cfg.kubeconfig)
-    global_cp = GlobalControlPlane("global", GlobalControlPlaneArgs(
-        source=source, release_name=cfg.global_.release_name, namespace=cfg.namespace,
-        provider=global_provider, ready_timeout_seconds=cfg.global_.ready_timeout_seconds,
-        kds_address=cfg.global_.kds_address,
-        kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
-        license=cfg.license, extra_values=cfg.global_.values,
-    ))
-    exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
-        objects=shared, provider=global_provider, global_release=global_cp.release,
-    ))
-    if cfg.kds_tls.skip_verify:
-        pulumi.log.warn("kdsTls.mode is skipVerify: zones do not verify the global's KDS "
-                        "certificate (controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide "
-                        "does; fine for a dev stack, not for production")
-    if cfg.product.key == "kong-mesh" and not cfg.license:
-        pulumi.log.warn("no mesh-federation:license set: Kong Mesh runs on its bundled license "
-                        "(5 data plane proxies for 30 days); set one with `pulumi config set "
-                        "--secret mesh-federation:license -- \"$(cat license.json)\"`")
+    global_ = _global_endpoint(cfg, source, global_provider)
+    if cfg.role == "global":
+        return Federation(global_, None, {}, {}, exports, documents)
 
+    exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
+        objects=shared, provider=global_provider, global_release=global_.release,
+    ))
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}
     for zone in cfg.zones:
         provider = k8s.Provider(f"zone-{zone.name}", context=zone.kube_context, kubeconfig=cfg.kubeconfig)
+        waits_for = [global_.release] if global_.release else []
         zone_cp = ZoneControlPlane(f"zone-{zone.name}", ZoneControlPlaneArgs(
             zone_name=zone.name, source=source, release_name=zone.release_name,
             namespace=cfg.namespace, kube_context=zone.kube_context, provider=provider,
-            kds_url=global_cp.kds_url if zone.federated else None,
-            kds_ca_cert=global_cp.kds_ca_cert,
-            depends_on=[global_cp.release, *exported.for_zone(zone.name)],
+            kds_url=global_.kds_url if zone.federated else None,
+            kds_ca_cert=global_.kds_ca_cert,
+            depends_on=[*waits_for, *exported.for_zone(zone.name)],
             install=zone.install, kubeconfig=cfg.kubeconfig,
             ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
         ))
@@ -153,7 +154,37 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                 interval_seconds=cfg.check.interval_seconds,
                 zone_release=zone_cp.release,
             ))
-    return Federation(global_cp, exported, zones, checks, exports, documents)
+    return Federation(global_, exported, zones, checks, exports, documents)
+
+
+def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.Provider) -> GlobalEndpoint:
+    if cfg.role == "zones":
+        # A separate stack owns the global: read its address and CA from its outputs.
+        assert cfg.global_stack is not None  # validated in config
+        reference = pulumi.StackReference(cfg.global_stack)
+        kds_url = reference.require_output("kdsUrl").apply(str)
+        ca = None if cfg.kds_tls.skip_verify else reference.require_output("kdsCaCert").apply(str)
+        return GlobalEndpoint(kds_url, ca, None, None)
+    control_plane = GlobalControlPlane("global", GlobalControlPlaneArgs(
+        source=source, release_name=cfg.global_.release_name, namespace=cfg.namespace,
+        provider=provider, ready_timeout_seconds=cfg.global_.ready_timeout_seconds,
+        kds_address=cfg.global_.kds_address,
+        kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
+        license=cfg.license, extra_values=cfg.global_.values,
+    ))
+    return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release,
+                          control_plane)
+
+
+def _warn_about_defaults(cfg: FederationConfig) -> None:
+    if cfg.kds_tls.skip_verify:
+        pulumi.log.warn("kdsTls.mode is skipVerify: zones do not verify the global's KDS "
+                        "certificate (controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide "
+                        "does; fine for a dev stack, not for production")
+    if cfg.product.key == "kong-mesh" and not cfg.license and cfg.role != "zones":
+        pulumi.log.warn("no mesh-federation:license set: Kong Mesh runs on its bundled license "
+                        "(5 data plane proxies for 30 days); set one with `pulumi config set "
+                        "--secret mesh-federation:license -- \"$(cat license.json)\"`")
 
 
 def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
@@ -172,9 +203,13 @@ def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
     out: dict[str, Any] = {
         "globalApiUrl": api_url,
         "globalGuiUrl": f"{api_url}/gui",
-        "kdsAddress": federation.global_cp.kds_url,
+        # kdsUrl, kdsCaCert and chartVersion are what a zones stack reads (role zones).
+        "kdsUrl": federation.global_.kds_url,
+        "chartVersion": cfg.chart_version,
         "zones": zones_out,
     }
+    if federation.global_.kds_ca_cert is not None:
+        out["kdsCaCert"] = federation.global_.kds_ca_cert
     if not cfg.global_.api_url:
         out["globalApiPortForward"] = _port_forward_hint(cfg, cfg.global_.kube_context)
     return out

@@ -100,12 +100,17 @@ class FederationMocks(pulumi.runtime.Mocks):
     """Resource outputs as a fresh stack would see them. In preview, nothing exists yet: a
     release's status and a Service read are left out, so the SDK makes them unknown."""
 
-    def __init__(self, preview: bool, load_balancer_ip: str = "203.0.113.10") -> None:
+    def __init__(self, preview: bool, load_balancer_ip: str = "203.0.113.10",
+                 stack_outputs: dict[str, Any] | None = None) -> None:
         self.preview = preview
         self.load_balancer_ip = load_balancer_ip
+        self.stack_outputs = stack_outputs or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.name, {"name": args.name, "outputs": self.stack_outputs,
+                               "secretOutputNames": []}
         if args.typ == "kubernetes:helm.sh/v3:Release" and not self.preview:
             state["status"] = {"name": args.inputs.get("name"), "namespace": args.inputs.get("namespace"),
                                "status": "deployed", "revision": 1}

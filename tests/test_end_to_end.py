@@ -65,7 +65,7 @@ def run(zone_url: str, *, preview: bool, kds_address: str | None = "kds.example.
     cfg = stack_config(zone_url, kds_address)
     def program():
         federation = build(cfg)
-        return outputs(cfg, federation)["kdsAddress"]
+        return outputs(cfg, federation)["kdsUrl"]
     return run_program(program, preview=preview)
 
 

@@ -17,7 +17,7 @@ COMMAND = "command:local:Command"
 def program(cfg, documents_by_zone):
     def exporter(cfg_, zone, index):
         return factories.export_result(documents_by_zone[zone.name], zone.name)
-    return lambda: build(cfg, exporter).global_cp.kds_url
+    return lambda: build(cfg, exporter).global_.kds_url
 
 
 def federate(preview: bool, cfg=None, documents=None) -> RecordingMonitor:

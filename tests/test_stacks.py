@@ -1,0 +1,86 @@
+"""Environments and split stacks: every stack file loads, and a zones stack reads the global's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.config import parse_config
+from components.program import build, outputs
+from tests import factories
+from tests.pulumi_harness import run_program
+from tests.test_program import COMMAND, RELEASE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def stack_config(name: str):
+    config = yaml.safe_load((ROOT / f"Pulumi.{name}.yaml").read_text())["config"]
+    raw = {k.split(":", 1)[1]: v for k, v in config.items()
+           if k.startswith("mesh-federation:") and not (isinstance(v, dict) and "secure" in v)}
+    return parse_config(raw)
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_every_environment_file_is_valid(name):
+    cfg = stack_config(name)
+    assert cfg.zones and cfg.global_.kube_context
+
+
+@pytest.mark.parametrize("name", ["staging", "prod"])
+def test_non_dev_environments_verify_kds_tls_and_pin_versions(name):
+    text = (ROOT / f"Pulumi.{name}.yaml").read_text()
+    cfg = stack_config(name)
+    assert cfg.kds_tls.mode == "generated"
+    assert "mesh-federation:chartVersion" in text  # pinned in the file, not a default
+    assert len(cfg.zones) >= 2
+    assert "mesh-federation:license:" not in text or "secure:" in text
+
+
+def test_prod_has_three_zones_on_their_own_clusters():
+    cfg = stack_config("prod")
+    contexts = {z.kube_context for z in cfg.zones}
+    assert len(cfg.zones) == 3 and len(contexts) == 3
+    assert cfg.global_.kube_context not in contexts
+
+
+def test_a_global_stack_installs_the_global_and_exports_what_zones_need():
+    cfg = factories.config(role="global", zones=[])
+    holder = {}
+    def program():
+        federation = build(cfg, lambda *a: pytest.fail("a global stack exports no zone"))
+        holder["outputs"] = outputs(cfg, federation)
+        return holder["outputs"]["kdsUrl"]
+    monitor = run_program(program, preview=False)
+    assert [r.name for r in monitor.of_type(RELEASE)] == ["global-release"]
+    assert not monitor.of_type("command:")
+    assert {"kdsUrl", "kdsCaCert", "chartVersion"} <= set(holder["outputs"])
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_a_zones_stack_reads_the_global_stack_and_installs_no_global(preview):
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global-prod",
+                           **{"global": {"kubeContext": "mesh-global"}})
+    documents = {"zone-1": factories.standard_documents()}
+    def program():
+        return build(cfg, lambda c, z, i: factories.export_result(documents[z.name])).global_.kds_url
+    stack_outputs = {"kdsUrl": "grpcs://kds.mesh.example.com:5685",
+                     "kdsCaCert": "-----BEGIN CERTIFICATE----- g"}
+    monitor = run_program(program, preview=preview, stack_outputs=stack_outputs)
+    assert not monitor.of_type(RELEASE)
+    exported = [r for r in monitor.registrations if r.parent.endswith("exported")]
+    upgrade = monitor.one(COMMAND, "zone-1-upgrade")
+    assert exported and {r.urn for r in exported} <= set(upgrade.dependencies)
+    if not preview:
+        values = json.loads(upgrade.inputs["stdin"])["kuma"]["controlPlane"]
+        assert values["kdsGlobalAddress"] == "grpcs://kds.mesh.example.com:5685"
+        assert values["tls"]["kdsZoneClient"]["cert"] == "-----BEGIN CERTIFICATE----- g"
+
+
+def test_a_zones_stack_needs_the_global_stack_name():
+    from components.config import ConfigError
+    with pytest.raises(ConfigError, match="globalStack is required with role zones"):
+        factories.config(role="zones")
