@@ -77,9 +77,11 @@ class _RoundApi:
     """Wraps a client for one round: once the API is unreachable or answers 5xx, the rest of
     the round reuses that error instead of waiting on more timeouts."""
 
-    def __init__(self, api: JsonApi) -> None:
+    def __init__(self, api: JsonApi, side: str) -> None:
         self._api = api
+        self.side = side
         self.down: KumaApiError | None = None
+        self.reported = False  # the down error was already told in full this round
 
     def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         if self.down is not None:
@@ -97,15 +99,22 @@ class _Condition:
     title: str
     ok: bool = False
     summary: str = "waiting"  # for the progress line
-    reason: str = "not observed yet"  # why it does not hold
+    reason: str = ""  # why it does not hold
     error: str | None = None  # this round's error, if the observation failed
     last_error: str | None = None  # the latest error of the whole run
+    last_answer: str | None = None  # the latest non-error reason, kept across errors
 
-    def failed(self, side: str, error: Exception, expected: str) -> None:
-        text = f"{side} API: {error}"
-        self.ok, self.error, self.last_error = False, text, text
-        self.summary = f"{expected} (error: {_short(text)})"
-        self.reason = text
+    def failed(self, api: _RoundApi, error: Exception, expected: str) -> None:
+        if error is api.down and api.reported:
+            text = f"not checked: the {api.side} API failed earlier in the round"
+            self.summary = expected
+        else:
+            text = f"{api.side} API: {error}"
+            self.summary = f"{expected} (error: {_short(text)})"
+            api.reported = api.reported or error is api.down
+        if self.error is None and self.reason:
+            self.last_answer = self.reason
+        self.ok, self.error, self.last_error, self.reason = False, text, text, text
 
     def held(self, ok: bool, summary: str, reason: str = "") -> None:
         self.ok, self.summary, self.reason, self.error = ok, summary, reason, None
@@ -113,6 +122,8 @@ class _Condition:
     def explain(self) -> str:
         if self.error is None and self.last_error is not None:
             return f"{self.reason} (last error seen: {self.last_error})"
+        if self.error is not None and self.last_answer is not None:
+            return f"{self.reason} (last answer before that: {self.last_answer})"
         return self.reason
 
 
@@ -157,19 +168,20 @@ class _Run:
 
     def round(self) -> None:
         self.rounds += 1
-        global_api, zone_api = _RoundApi(self.global_api), _RoundApi(self.zone_api)
+        global_api = _RoundApi(self.global_api, "global")
+        zone_api = _RoundApi(self.zone_api, "zone")
         self._observe_online(global_api)
         self._observe_dataplanes(global_api)
         self._observe_on_global(global_api)
         self._observe_in_zone(zone_api)
 
-    def _observe_online(self, api: JsonApi) -> None:
+    def _observe_online(self, api: _RoundApi) -> None:
         cond = self.online
         try:
             seen = observe_online(api, self.spec.zone)
         except (KumaApiError, UnexpectedAnswer) as error:
             self.streak = 0
-            cond.failed("global", error, "unknown")
+            cond.failed(api, error, "unknown")
             return
         if not seen.online:
             self.streak = 0
@@ -193,7 +205,7 @@ class _Run:
                            "never in consecutive ones (flapping)")
             cond.held(False, f"yes ({self.streak}/{ONLINE_ROUNDS_REQUIRED} rounds)", reason)
 
-    def _observe_dataplanes(self, api: JsonApi) -> None:
+    def _observe_dataplanes(self, api: _RoundApi) -> None:
         cond, expected = self.dataplanes, self.spec.expect.dataplanes
         if not expected:
             cond.held(True, "none expected")
@@ -202,7 +214,7 @@ class _Run:
         try:
             self.dp_found = observe_dataplanes(api, self.spec.zone, expected)
         except (KumaApiError, UnexpectedAnswer) as error:
-            cond.failed("global", error, f"?/{total}")
+            cond.failed(api, error, f"?/{total}")
             return
         short = [m for m, n in expected.items() if self.dp_found.get(m, 0) < n]
         found = sum(min(self.dp_found.get(m, 0), n) for m, n in expected.items())
@@ -210,7 +222,7 @@ class _Run:
             f"mesh {m}: {self.dp_found.get(m, 0)} of {expected[m]} Dataplanes labelled "
             f"kuma.io/zone={self.spec.zone} on the global" for m in short))
 
-    def _types(self, api: JsonApi, side: str) -> dict[str, ResourceType]:
+    def _types(self, api: _RoundApi, side: str) -> dict[str, ResourceType]:
         cached = self.global_types if side == "global" else self.zone_types
         if cached is None:
             cached = read_resource_types(api.get_json("/_resources"))
@@ -220,7 +232,7 @@ class _Run:
                 self.zone_types = cached
         return cached
 
-    def _observe_on_global(self, api: JsonApi) -> None:
+    def _observe_on_global(self, api: _RoundApi) -> None:
         cond, expected = self.on_global, self.spec.expect.policies
         if not expected:
             cond.held(True, "none expected")
@@ -228,13 +240,13 @@ class _Run:
         try:
             self.pol_found = observe_policies_on_global(api, self._types(api, "global"), expected)
         except (KumaApiError, UnexpectedAnswer) as error:
-            cond.failed("global", error, f"?/{len(expected)}")
+            cond.failed(api, error, f"?/{len(expected)}")
             return
         missing = [policy_key(p) for p in expected if self.pol_found.get(p) is None]
         cond.held(not missing, f"{len(expected) - len(missing)}/{len(expected)}",
                   "missing on the global: " + ", ".join(missing))
 
-    def _observe_in_zone(self, api: JsonApi) -> None:
+    def _observe_in_zone(self, api: _RoundApi) -> None:
         cond, expected = self.in_zone, self.spec.expect.policies
         if not expected:
             cond.held(True, "not applicable (no policies expected)")
@@ -243,7 +255,7 @@ class _Run:
         try:
             self.zone_counts = observe_policies_in_zone(api, self._types(api, "zone"), expected)
         except (KumaApiError, UnexpectedAnswer) as error:
-            cond.failed("zone", error, "unknown")
+            cond.failed(api, error, "unknown")
             return
         empty = [group_key(t, m) for (t, m), n in self.zone_counts.items() if n == 0]
         got = groups - len(empty)

@@ -1,0 +1,169 @@
+"""A real HTTP server on 127.0.0.1 that answers like a Kuma control plane API, with state that
+changes over time: every route is a function of how many times it was asked (1-based).
+
+List routes page (``offset``/``size``, ``next`` as an absolute URL like Kuma's) and, unless told
+not to, honour ``filter[label.<key>]=<value>``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.upstream import upstream_path
+
+Body = Any
+Answer = Body | tuple[int, Body]
+
+
+def kuma_error(status: int, title: str) -> tuple[int, Body]:
+    return status, {"type": "/std-errors", "status": status, "title": title, "detail": title}
+
+
+def not_found() -> tuple[int, Body]:
+    return kuma_error(404, "Could not retrieve a resource: not found")
+
+
+def subscription(connect: str | None = "2026-11-24T10:00:00Z", disconnect: str | None = None,
+                 n: int = 1) -> dict[str, Any]:
+    sub: dict[str, Any] = {"id": f"sub-{n}", "globalInstanceId": "global-cp-1",
+                           "config": "{}", "status": {"total": {}}, "version": {}}
+    if connect:
+        sub["connectTime"] = connect
+    if disconnect:
+        sub["disconnectTime"] = disconnect
+    return sub
+
+
+def overview(zone: str, *subscriptions: dict[str, Any], enabled: bool = True) -> dict[str, Any]:
+    return {"type": "ZoneOverview", "mesh": "", "name": zone,
+            "creationTime": "2026-11-24T09:00:00Z", "modificationTime": "2026-11-24T09:00:00Z",
+            "zone": {"enabled": enabled}, "zoneInsight": {"subscriptions": list(subscriptions)}}
+
+
+def dataplane(name: str, mesh: str, zone: str) -> dict[str, Any]:
+    return {"type": "Dataplane", "mesh": mesh, "name": name,
+            "labels": {"kuma.io/zone": zone, "kuma.io/origin": "zone"},
+            "networking": {"address": "10.0.0.1"}}
+
+
+def policy(kind: str, mesh: str, name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"type": kind, "mesh": mesh, "name": name, "labels": dict(labels or {}),
+            "spec": {}}
+
+
+def resources_json() -> Body:
+    return json.loads(upstream_path("api/_resources.json").read_text())
+
+
+def free_port() -> int:
+    """A port on which nothing listens (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class FakeKuma:
+    def __init__(self, *, page_size: int = 2, honour_label_filter: bool = True,
+                 with_resources: bool = True) -> None:
+        self.page_size = page_size
+        self.honour_label_filter = honour_label_filter
+        self.routes: dict[str, Callable[[int], Answer]] = {}
+        self.lists: dict[str, Callable[[int], list[dict[str, Any]]]] = {}
+        self.counts: Counter[str] = Counter()
+        self.total = 0
+        self.authorizations: list[str | None] = []
+        # total request number (1-based) -> a status to answer instead, or None
+        self.outage: Callable[[int], int | None] = lambda n: None
+        # echo the Authorization header in error bodies (a careless proxy)
+        self.echo_auth = False
+        self._lock = threading.Lock()
+        if with_resources:
+            data = resources_json()
+            self.route("/_resources", lambda n: data)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def route(self, path: str, answer: Callable[[int], Answer]) -> None:
+        self.routes[path] = answer
+
+    def list_route(self, path: str, items: Callable[[int], list[dict[str, Any]]]) -> None:
+        self.lists[path] = items
+
+    def __enter__(self) -> FakeKuma:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    # -- serving --
+
+    def _answer(self, path: str, query: dict[str, list[str]], auth: str | None) -> tuple[int, Body]:
+        with self._lock:
+            self.total += 1
+            total = self.total
+            self.authorizations.append(auth)
+        status = self.outage(total)
+        if status is not None:
+            title = "Service Unavailable" + (f" (you sent {auth})" if self.echo_auth else "")
+            return kuma_error(status, title)
+        if path in self.lists:
+            offset = int(query.get("offset", ["0"])[0])
+            if offset == 0:
+                with self._lock:
+                    self.counts[path] += 1
+            items = self.lists[path](self.counts[path])
+            if self.honour_label_filter:
+                for key, values in query.items():
+                    if key.startswith("filter[label.") and key.endswith("]"):
+                        label = key[len("filter[label."):-1]
+                        items = [i for i in items if i.get("labels", {}).get(label) == values[0]]
+            size = min(int(query.get("size", ["100"])[0]), self.page_size)
+            page = items[offset:offset + size]
+            more = offset + size < len(items)
+            nxt = f"{self.url}{path}?offset={offset + size}&size={size}" if more else None
+            return 200, {"total": len(items), "items": page, "next": nxt}
+        if path in self.routes:
+            with self._lock:
+                self.counts[path] += 1
+            answer = self.routes[path](self.counts[path])
+            if isinstance(answer, tuple):
+                return answer
+            return 200, answer
+        return not_found()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                status, body = fake._answer(parts.path, parse_qs(parts.query),
+                                            self.headers.get("Authorization"))
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler

@@ -1,0 +1,242 @@
+"""run_check against real HTTP servers whose state changes from poll to poll."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.check import CheckFailed, CheckResult, CheckSpec, DirectApi, run_check
+from components.kuma_api import ApiTarget, KumaApiClient
+from tests.check.fake_kuma import (
+    FakeKuma,
+    dataplane,
+    free_port,
+    not_found,
+    overview,
+    policy,
+    subscription,
+)
+
+ZONE = "zone-1"
+OVERVIEW = f"/zones/{ZONE}/_overview"
+DPS = "/meshes/default/dataplanes"
+TIMEOUTS = "/meshes/default/meshtimeouts"
+MTPS = "/meshes/default/meshtrafficpermissions"
+ONLINE = overview(ZONE, subscription())
+HASHED = "timeout-1-7f9c2b4d6e8a1c3b"
+
+
+def make_spec(global_url: str, zone_url: str, *, dataplanes: dict[str, int] | None = None,
+              policies: list[dict[str, Any]] | None = None, timeout: float = 2.0) -> CheckSpec:
+    return CheckSpec.from_json({
+        "zone": ZONE,
+        "global_api": {"url": global_url},
+        "zone_api": {"url": zone_url},
+        "expect": {"dataplanes": dataplanes if dataplanes is not None else {"default": 3},
+                   "policies": policies if policies is not None else [
+                       {"type": "MeshTimeout", "mesh": "default", "name": "timeout-1"},
+                       {"type": "MeshTrafficPermission", "mesh": "default", "name": "allow-all"},
+                   ]},
+        "timeout_seconds": timeout,
+        "interval_seconds": 0.02,
+    })
+
+
+def check(spec: CheckSpec, lines: list[str] | None = None) -> CheckResult:
+    def target(url: str) -> ApiTarget:
+        return ApiTarget(base_url=url, retries=0, connect_timeout=1.0, read_timeout=2.0)
+
+    assert isinstance(spec.global_api, DirectApi) and isinstance(spec.zone_api, DirectApi)
+    with KumaApiClient(target(spec.global_api.url)) as g, \
+            KumaApiClient(target(spec.zone_api.url)) as z:
+        return run_check(spec, global_client=g, zone_client=z,
+                         progress=(lines.append if lines is not None else None))
+
+
+def healthy_global(fake: FakeKuma) -> None:
+    fake.route(OVERVIEW, lambda n: ONLINE)
+    fake.list_route(DPS, lambda n: [dataplane(f"dp-{i}", "default", ZONE) for i in range(3)])
+    fake.list_route(TIMEOUTS, lambda n: [
+        policy("MeshTimeout", "default", HASHED, {"kuma.io/display-name": "timeout-1"})])
+    fake.list_route(MTPS, lambda n: [policy("MeshTrafficPermission", "default", "allow-all")])
+
+
+def healthy_zone(fake: FakeKuma) -> None:
+    fake.list_route(TIMEOUTS, lambda n: [
+        policy("MeshTimeout", "default", HASHED, {"kuma.io/origin": "global"})])
+    fake.list_route(MTPS, lambda n: [
+        policy("MeshTrafficPermission", "default", "allow-all-x", {"kuma.io/origin": "global"})])
+
+
+def test_zone_comes_online_and_resources_appear_later() -> None:
+    # The global ignores the label filter and pages by 2: counting must read every page and
+    # filter on the zone label itself.
+    with FakeKuma(honour_label_filter=False) as glob, FakeKuma() as zone:
+        glob.route(OVERVIEW, lambda n: not_found() if n <= 2 else
+                   overview(ZONE) if n == 3 else ONLINE)
+        glob.list_route(DPS, lambda n: [dataplane("other-1", "default", "zone-2"),
+                                        dataplane("other-2", "default", "zone-2")]
+                        + [dataplane(f"dp-{i}", "default", ZONE) for i in range(min(n - 1, 3))])
+        glob.list_route(TIMEOUTS, lambda n: [] if n < 5 else [
+            policy("MeshTimeout", "default", "timeout-1-other", {"kuma.io/display-name": "x"}),
+            policy("MeshTimeout", "default", HASHED, {"kuma.io/display-name": "timeout-1"})])
+        glob.list_route(MTPS, lambda n: [policy("MeshTrafficPermission", "default", "allow-all")])
+        zone.list_route(TIMEOUTS, lambda n: [
+            policy("MeshTimeout", "default", "local", {"kuma.io/origin": "zone"})] + ([] if n < 6 else [
+                policy("MeshTimeout", "default", HASHED, {"kuma.io/origin": "global"})]))
+        zone.list_route(MTPS, lambda n: [
+            policy("MeshTrafficPermission", "default", "allow-all", {"kuma.io/origin": "global"})])
+        lines: list[str] = []
+        result = check(make_spec(glob.url, zone.url), lines).to_dict()
+
+    assert result["zone"] == ZONE
+    assert result["online"] is True
+    assert result["connect_time"] == "2026-11-24T10:00:00Z"
+    assert result["dataplanes"] == {"default": {"expected": 3, "found": 3}}
+    assert result["policies_on_global"] == [
+        {"type": "MeshTimeout", "mesh": "default", "name": "timeout-1", "name_on_global": HASHED},
+        {"type": "MeshTrafficPermission", "mesh": "default", "name": "allow-all",
+         "name_on_global": "allow-all"},
+    ]
+    assert result["policies_back_in_zone"] == {"applicable": True, "types": [
+        {"type": "MeshTimeout", "mesh": "default", "count": 1},
+        {"type": "MeshTrafficPermission", "mesh": "default", "count": 1}]}
+    assert result["rounds"] == 6 == len(lines)
+    assert result["elapsed_seconds"] >= 0
+    assert "online: no (not registered on the global yet)" in lines[0]
+    assert "online: no (no KDS subscription yet)" in lines[2]
+    assert "dataplanes 0/3" in lines[0]
+    assert "policies on global 1/2" in lines[0]
+    assert "policies back in zone: waiting (1/2 types)" in lines[0]
+    assert lines[0].startswith(f"[{ZONE} ")
+    assert "online: yes (1/2 rounds)" in lines[3]
+
+
+def test_zone_never_online_fails_in_time_with_the_reason() -> None:
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        glob.route(OVERVIEW, lambda n: overview(
+            ZONE, subscription("2026-11-24T10:00:00Z", "2026-11-24T10:05:00Z")))
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(glob.url, zone.url, timeout=0.5))
+    message = str(failed.value)
+    assert "zone online on the global: disconnected at 2026-11-24T10:05:00Z" in message
+    assert list(failed.value.failures) == ["zone online on the global"]
+    assert failed.value.rounds >= 2
+
+
+def test_unregistered_zone_is_named_as_such() -> None:
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        glob.route(OVERVIEW, lambda n: not_found())
+        with pytest.raises(CheckFailed, match="not registered on the global yet"):
+            check(make_spec(glob.url, zone.url, timeout=0.3))
+
+
+def test_global_answering_503_for_a_while_then_good_passes() -> None:
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        glob.outage = lambda n: 503 if n <= 6 else None
+        lines: list[str] = []
+        result = check(make_spec(glob.url, zone.url), lines)
+    assert result.online
+    assert any("503" in line and "online: unknown" in line for line in lines)
+    assert result.rounds > 2
+
+
+def test_global_down_for_the_whole_check_fails_naming_the_address() -> None:
+    port = free_port()
+    with FakeKuma() as zone:
+        healthy_zone(zone)
+        lines: list[str] = []
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(f"http://127.0.0.1:{port}", zone.url, timeout=0.5), lines)
+    message = str(failed.value)
+    assert f"127.0.0.1:{port}" in message
+    assert failed.value.failures["zone online on the global"].startswith(
+        f"global API: Cannot connect to http://127.0.0.1:{port}/")
+    # One unreachable API is told once per round, not once per request.
+    for title in ("dataplanes on the global", "policies on the global"):
+        assert failed.value.failures[title] == (
+            "not checked: the global API failed earlier in the round")
+    # The zone side was reachable, so its own condition is judged on the zone's answer.
+    assert "policies back in the zone" not in message
+    assert lines and all("error:" in line for line in lines)
+
+
+def test_flapping_zone_does_not_pass() -> None:
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        glob.route(OVERVIEW, lambda n: ONLINE if n % 2 else overview(
+            ZONE, subscription(), subscription("2026-11-24T10:00:00Z", "2026-11-24T10:00:07Z", 2)))
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(glob.url, zone.url, timeout=0.5))
+    why = failed.value.failures["zone online on the global"]
+    assert "flapping" in why
+    assert set(failed.value.failures) == {"zone online on the global"}
+
+
+def test_missing_policy_on_global_is_named() -> None:
+    policies = [{"type": "MeshTimeout", "mesh": "default", "name": "timeout-1"},
+                {"type": "MeshTimeout", "mesh": "default", "name": "timeout-2"}]
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        # timeout-2 exists only under a hashed name without its display-name label: that is not
+        # a match (names are never compared hashed).
+        glob.list_route(TIMEOUTS, lambda n: [
+            policy("MeshTimeout", "default", HASHED, {"kuma.io/display-name": "timeout-1"}),
+            policy("MeshTimeout", "default", "timeout-2-5d8e0f1a2b3c4d5e")])
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(glob.url, zone.url, policies=policies, timeout=0.3))
+    why = failed.value.failures["policies on the global"]
+    assert why == "missing on the global: MeshTimeout default/timeout-2"
+
+
+def test_policy_matched_by_exact_name_when_no_display_label() -> None:
+    policies = [{"type": "MeshTimeout", "mesh": "default", "name": "timeout-1.kong-mesh-system"}]
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        glob.list_route(TIMEOUTS, lambda n: [
+            policy("MeshTimeout", "default", "timeout-1.kong-mesh-system")])
+        result = check(make_spec(glob.url, zone.url, policies=policies))
+    assert result.policies_on_global[0]["name_on_global"] == "timeout-1.kong-mesh-system"
+
+
+def test_policies_not_back_in_zone_fail_naming_the_type() -> None:
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        zone.list_route(MTPS, lambda n: [
+            policy("MeshTrafficPermission", "default", "allow-all", {"kuma.io/origin": "zone"})])
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(glob.url, zone.url, timeout=0.3))
+    assert failed.value.failures == {
+        "policies back in the zone": "the zone lists no policy labelled kuma.io/origin=global "
+                                     "for: MeshTrafficPermission in mesh default"}
+
+
+def test_nothing_expected_reports_policies_back_not_applicable() -> None:
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        lines: list[str] = []
+        result = check(make_spec(glob.url, zone.url, dataplanes={}, policies=[]), lines)
+    assert result.policies_back_in_zone == {"applicable": False,
+                                            "reason": "no policies were expected"}
+    assert result.dataplanes == {}
+    assert "policies back in zone: not applicable" in lines[-1]
+    assert zone.total == 0
+
+
+def test_unknown_policy_type_fails_fast() -> None:
+    policies = [{"type": "MeshTimeoutt", "mesh": "default", "name": "t"}]
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        with pytest.raises(CheckFailed, match="'MeshTimeoutt' is unknown to the global"):
+            check(make_spec(glob.url, zone.url, policies=policies, timeout=30))
