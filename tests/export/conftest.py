@@ -61,3 +61,36 @@ def zone_factory() -> Iterator[Callable[..., FakeZone]]:
     yield make
     for zone in started:
         zone.stop()
+
+
+@pytest.fixture(scope="session")
+def crd_schemas(upstream: Path) -> dict[str, dict[str, Any]]:
+    """kind -> openAPIV3Schema of its kuma.io/v1alpha1 CRD."""
+    import yaml
+
+    schemas: dict[str, dict[str, Any]] = {}
+    for path in sorted((upstream / "crds").glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for version in crd["spec"]["versions"]:
+            if version["name"] == "v1alpha1":
+                schemas[crd["spec"]["names"]["kind"]] = version["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+@pytest.fixture(scope="session")
+def validate_crds(crd_schemas: dict[str, dict[str, Any]]) -> Callable[[Any], int]:
+    """Validate every kuma.io/v1alpha1 document; return how many were checked."""
+    import jsonschema
+
+    def check(documents: Any) -> int:
+        checked = 0
+        for doc in documents:
+            if doc.get("apiVersion") != "kuma.io/v1alpha1":
+                continue
+            schema = crd_schemas.get(doc["kind"])
+            assert schema is not None, f"no CRD for kind {doc['kind']}"
+            jsonschema.validate(doc, schema)
+            checked += 1
+        return checked
+
+    return check

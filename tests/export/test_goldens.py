@@ -44,9 +44,10 @@ def _common(kube_input: Loader) -> list[Obj]:
     ]
 
 
-def _export(zone: FakeZone, options: ExportOptions) -> str:
+def _export(zone: FakeZone, options: ExportOptions, validate: Callable[[Any], int]) -> str:
     with KumaApiClient(ApiTarget(zone.base_url, retries=0)) as client:
         result = export_zone(client, options)
+    assert validate(result.documents) > 0
     return to_yaml(result.documents)
 
 
@@ -55,13 +56,14 @@ def test_kube_federation_with_policies(
     kube_input: Loader,
     golden: Callable[[str], str],
     zone_factory: Callable[..., FakeZone],
+    validate_crds: Callable[[Any], int],
 ) -> None:
     objects = [
         *_common(kube_input),
         Obj("Dataplane", "backend-1", "default", k8s_object("Dataplane", "backend-1", mesh="default")),
     ]
     zone = zone_factory(resource_types, objects)
-    out = _export(zone, ExportOptions(profile="federation-with-policies"))
+    out = _export(zone, ExportOptions(profile="federation-with-policies"), validate_crds)
     expected = golden("export-kube-federation-with-policies.golden.yaml")
     assert list(yaml.safe_load_all(out)) == list(yaml.safe_load_all(expected))
     assert out == expected
@@ -74,6 +76,7 @@ def test_kube_profile_all(
     kube_input: Loader,
     golden: Callable[[str], str],
     zone_factory: Callable[..., FakeZone],
+    validate_crds: Callable[[Any], int],
 ) -> None:
     objects = [
         *_common(kube_input),
@@ -92,7 +95,7 @@ def test_kube_profile_all(
         ),
     ]
     zone = zone_factory(resource_types, objects)
-    out = _export(zone, ExportOptions(profile="all", include_admin=True))
+    out = _export(zone, ExportOptions(profile="all", include_admin=True), validate_crds)
     expected = golden("export-kube.golden.yaml")
     assert list(yaml.safe_load_all(out)) == list(yaml.safe_load_all(expected))
     assert out == expected
