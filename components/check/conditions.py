@@ -84,10 +84,14 @@ def read_overview(body: object, zone: str) -> OnlineObservation:
     zone_obj = body.get("zone")
     if isinstance(zone_obj, Mapping) and zone_obj.get("enabled") is False:
         return OnlineObservation(False, "zone is disabled on the global (zone.enabled=false)")
-    insight = body.get("zoneInsight") or {}
+    insight = body.get("zoneInsight")
+    if insight is None:
+        insight = {}
     if not isinstance(insight, Mapping):
         raise UnexpectedAnswer(f"zoneInsight of zone {zone} is not a JSON object")
-    subscriptions = insight.get("subscriptions") or []
+    subscriptions = insight.get("subscriptions")
+    if subscriptions is None:
+        subscriptions = []
     if not isinstance(subscriptions, list):
         raise UnexpectedAnswer(f"zoneInsight.subscriptions of zone {zone} is not a list")
     if not subscriptions:
