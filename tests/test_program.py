@@ -149,3 +149,26 @@ def test_registrations_are_identical_across_two_runs():
         return sorted((r.type, r.name, r.plaintext(), sorted(r.dependencies))
                       for r in monitor.registrations)
     assert shape(first) == shape(second)
+
+
+@pytest.mark.parametrize("zone_api", [
+    {"apiUrl": "http://127.0.0.1:5681", "apiToken": "zone-admin-token"},
+    {},
+], ids=["api-url", "kube-proxy"])
+def test_the_check_command_receives_a_spec_the_check_module_reads(zone_api):
+    from components.check.spec import CheckSpec
+
+    zones = [{"name": "zone-1", "kubeContext": "mesh-zone", **zone_api}]
+    monitor = federate(False, factories.config(zones=zones))
+    check = monitor.one(COMMAND, "check-zone-1")
+    assert check.inputs["create"].endswith("-m components.check")
+    stdin = check.inputs["stdin"]["value"]  # the secret's payload
+    spec = CheckSpec.from_json(stdin)
+    assert spec.zone == "zone-1"
+    assert [p.name for p in spec.expect.policies] == ["timeout-0", "timeout-1", "timeout-2"]
+    assert dict(spec.expect.dataplanes) == {"default": 3}
+    assert upstream_dependency(monitor, check)
+
+
+def upstream_dependency(monitor, check) -> bool:
+    return monitor.one(COMMAND, "zone-1-upgrade").urn in check.dependencies
