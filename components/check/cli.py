@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import TextIO
+from typing import Any, TextIO
 
 from components.check.poll import CheckFailed, run_check
 from components.check.spec import ApiSpec, CheckSpec, DirectApi, SpecError
-from components.kuma_api import ApiTarget, KumaApiClient
+from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MASK = "***"
@@ -61,6 +61,22 @@ class Redactor:
         for secret in self._secrets:
             text = text.replace(secret, MASK)
         return text
+
+
+class RedactingApi:
+    """Masks secrets in a client's errors at the source, before any message is shortened
+    (a truncated token would no longer match the mask)."""
+
+    def __init__(self, api: KumaApiClient, redact: Redactor) -> None:
+        self._api = api
+        self._redact = redact
+
+    def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
+        try:
+            return self._api.get_json(path, params)
+        except KumaApiError as error:
+            raise KumaApiError(self._redact(str(error)), url=self._redact(error.url),
+                               status=error.status) from None
 
 
 def _secrets(targets: Iterable[ApiTarget]) -> list[str | None]:
@@ -109,8 +125,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
 
     with KumaApiClient(global_target) as global_client, KumaApiClient(zone_target) as zone_client:
         try:
-            result = run_check(spec, global_client=global_client, zone_client=zone_client,
-                               progress=progress)
+            result = run_check(spec, global_client=RedactingApi(global_client, redact),
+                               zone_client=RedactingApi(zone_client, redact), progress=progress)
         except CheckFailed as failed:
             print(redact(str(failed)), file=stderr, flush=True)
             return EXIT_FAILED

@@ -121,7 +121,7 @@ class FakeKuma:
             self.authorizations.append(auth)
         status = self.outage(total)
         if status is not None:
-            title = "Service Unavailable" + (f" (you sent {auth})" if self.echo_auth else "")
+            title = (f"{auth} is not welcome: " if self.echo_auth else "") + "Service Unavailable"
             return kuma_error(status, title)
         if path in self.lists:
             offset = int(query.get("offset", ["0"])[0])
