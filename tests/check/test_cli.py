@@ -104,3 +104,74 @@ def test_spec_from_a_file(tmp_path: Path) -> None:
         done = run("", "--spec", str(path))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["online"] is True
+
+
+# -- in process: the kube service-proxy route, target settings ----------------------
+
+
+def kube_spec(global_url: str) -> str:
+    data = json.loads(spec_json(global_url, "http://unused"))
+    data["zone_api"] = {"kube_proxy": {"context": "mesh-zone-1", "namespace": "kong-mesh-system",
+                                       "service": "kong-mesh-control-plane", "port": 5681}}
+    return json.dumps(data)
+
+
+def test_kube_proxy_target_is_used_with_no_retries(monkeypatch: Any) -> None:
+    import io
+
+    import components.kube
+    from components.check import main
+    from components.kuma_api import ApiTarget
+
+    kube_credential = "Bearer kube-sa-credential-0123456789"
+    asked: list[dict[str, Any]] = []
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+
+        def fake_proxy_target(**kwargs: Any) -> ApiTarget:
+            asked.append(kwargs)
+            return ApiTarget(base_url=zone.url, headers={"Authorization": kube_credential},
+                             retries=5)
+
+        monkeypatch.setattr(components.kube, "service_proxy_target", fake_proxy_target)
+        out, err = io.StringIO(), io.StringIO()
+        code = main([], stdin=io.StringIO(kube_spec(glob.url)), stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    assert asked == [{"context": "mesh-zone-1", "namespace": "kong-mesh-system",
+                      "service": "kong-mesh-control-plane", "port": 5681, "kubeconfig": None}]
+    assert set(zone.authorizations) == {kube_credential}
+    assert json.loads(out.getvalue())["online"] is True
+    assert "kube-sa-credential" not in out.getvalue() + err.getvalue()
+
+
+def test_unusable_kube_context_exits_2(monkeypatch: Any) -> None:
+    import io
+
+    import components.kube
+    from components.check import main
+
+    def broken(**kwargs: Any) -> Any:
+        raise components.kube.KubeAccessError("kube context 'mesh-zone-1' could not be loaded")
+
+    monkeypatch.setattr(components.kube, "service_proxy_target", broken)
+    err = io.StringIO()
+    code = main([], stdin=io.StringIO(kube_spec("http://127.0.0.1:1")), stdout=io.StringIO(),
+                stderr=err)
+    assert code == 2
+    assert "kube context 'mesh-zone-1'" in err.getvalue()
+
+
+def test_direct_targets_map_tls_settings_and_poll_without_retries() -> None:
+    from components.check.cli import build_target
+    from components.check.spec import DirectApi
+
+    ca = build_target(DirectApi("https://g:5682", "t", ca_bundle="/ca.pem"), side="global",
+                      timeout_seconds=600)
+    assert (ca.verify, ca.retries, ca.token) == ("/ca.pem", 0, "t")
+    assert ca.connect_timeout <= 5 and ca.read_timeout <= 15
+    assert "global_api.token" in ca.token_source
+    insecure = build_target(DirectApi("https://g:5682", insecure=True), side="zone",
+                            timeout_seconds=2)
+    assert insecure.verify is False and insecure.read_timeout <= 2
+    assert build_target(DirectApi("http://g:5681"), side="zone", timeout_seconds=2).verify is True
