@@ -56,7 +56,14 @@ def endpoint(context: str, kubeconfig: str | None = None) -> KubeEndpoint:
     configuration = _api_client(context, kubeconfig).configuration
     verify: bool | str = configuration.ssl_ca_cert or bool(configuration.verify_ssl)
     cert = (configuration.cert_file, configuration.key_file) if configuration.cert_file else None
-    authorization = configuration.get_api_key_with_prefix("authorization") or None
+    # auth_settings() names the header whatever key this client version stores the token under
+    # (BearerToken today, authorization before), and refreshes exec-plugin tokens.
+    authorization = next(
+        (str(setting["value"]) for setting in configuration.auth_settings().values()
+         if setting.get("in") == "header" and str(setting.get("key", "")).lower() == "authorization"
+         and setting.get("value")),
+        None,
+    )
     return KubeEndpoint(str(configuration.host).rstrip("/"), verify, cert, authorization)
 
 
