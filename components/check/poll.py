@@ -105,16 +105,17 @@ class _Condition:
     last_answer: str | None = None  # the latest non-error reason, kept across errors
 
     def failed(self, api: _RoundApi, error: Exception, expected: str) -> None:
+        if self.error is None and self.reason:
+            self.last_answer = self.reason
         if error is api.down and api.reported:
             text = f"not checked: the {api.side} API failed earlier in the round"
             self.summary = expected
         else:
             text = f"{api.side} API: {error}"
             self.summary = f"{expected} (error: {_short(text)})"
+            self.last_error = text
             api.reported = api.reported or error is api.down
-        if self.error is None and self.reason:
-            self.last_answer = self.reason
-        self.ok, self.error, self.last_error, self.reason = False, text, text, text
+        self.ok, self.error, self.reason = False, text, text
 
     def held(self, ok: bool, summary: str, reason: str = "") -> None:
         self.ok, self.summary, self.reason, self.error = ok, summary, reason, None

@@ -240,3 +240,18 @@ def test_unknown_policy_type_fails_fast() -> None:
         healthy_global(glob)
         with pytest.raises(CheckFailed, match="'MeshTimeoutt' is unknown to the global"):
             check(make_spec(glob.url, zone.url, policies=policies, timeout=30))
+
+
+def test_failure_keeps_the_last_error_seen_next_to_the_last_answer() -> None:
+    policies = [{"type": "MeshTimeout", "mesh": "default", "name": "timeout-9"}]
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        glob.outage = lambda n: 503 if n <= 3 else None
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(glob.url, zone.url, policies=policies, timeout=0.3))
+    why = failed.value.failures["policies on the global"]
+    assert why.startswith("missing on the global: MeshTimeout default/timeout-9 (last error seen: "
+                          "global API: ")
+    assert "HTTP 503" in why
+    assert set(failed.value.failures) == {"policies on the global"}
