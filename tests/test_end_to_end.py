@@ -14,6 +14,7 @@ import pytest
 from components.config import parse_config
 from components.program import build, outputs
 from tests.export.fake_zone import FakeZone, Obj, k8s_object, load_types
+from tests.fake_kube import FakeKubeApi
 from tests.pulumi_harness import UNKNOWN, run_program
 from tests.upstream import upstream_path
 
@@ -43,11 +44,21 @@ def zone_objects() -> list[Obj]:
     return objects
 
 
+def serve_zone(token: str | None) -> FakeZone:
+    types = load_types(str(upstream_path("api/_resources.json")))
+    return FakeZone(types, zone_objects(), system_namespace=NS, product="Kong Mesh", token=token)
+
+
 @pytest.fixture
 def zone():
-    types = load_types(str(upstream_path("api/_resources.json")))
-    with FakeZone(types, zone_objects(), system_namespace=NS, product="Kong Mesh",
-                  token=TOKEN) as server:
+    with serve_zone(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def anonymous_zone():
+    """Reached through the service proxy, Kuma sees no token: reads are open to anonymous."""
+    with serve_zone(None) as server:
         yield server
 
 
@@ -121,3 +132,25 @@ def test_a_failing_export_registers_nothing(zone):
         run_program(lambda: build(wrong), preview=True)
     assert "zones[0].apiToken" in str(error.value)
     assert error.value.monitor.registrations == []
+
+
+def test_without_api_url_the_zone_is_read_through_the_kube_service_proxy(anonymous_zone, kubeconfig):
+    """The default path: no port-forward, no token: Kuma objects through the API server's
+    service proxy, Kuma Secrets from the Kubernetes API with the zone's context."""
+    FakeKubeApi.upstream = anonymous_zone.base_url
+    try:
+        cfg = parse_config({
+            "kubeconfig": kubeconfig,
+            "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com"},
+            "zones": [{"name": "zone-1", "kubeContext": "mesh-zone"}]})
+        monitor = run_program(lambda: build(cfg).global_.kds_url, preview=True)
+    finally:
+        FakeKubeApi.upstream = None
+    exported = [r for r in monitor.registrations if r.parent.endswith("exported")]
+    kinds = [r.type.rsplit(":", 1)[1] for r in exported]
+    assert kinds.count("MeshTimeout") == POLICIES_PER_MESH * len(MESHES)
+    secret_names = sorted(r.inputs["metadata"]["name"] for r in exported
+                          if r.type == "kubernetes:core/v1:Secret")
+    # From the kube API's Secrets (test_kube.SECRETS), not from the zone API.
+    assert "default.ca-builtin-cert-ca-1" in secret_names
+    assert "user-token-signing-key-1" in secret_names
