@@ -107,13 +107,13 @@ class _Condition:
     def failed(self, api: _RoundApi, error: Exception, expected: str) -> None:
         if self.error is None and self.reason:
             self.last_answer = self.reason
+        self.last_error = f"{api.side} API: {error}"
         if error is api.down and api.reported:
             text = f"not checked: the {api.side} API failed earlier in the round"
             self.summary = expected
         else:
-            text = f"{api.side} API: {error}"
+            text = self.last_error
             self.summary = f"{expected} (error: {_short(text)})"
-            self.last_error = text
             api.reported = api.reported or error is api.down
         self.ok, self.error, self.reason = False, text, text
 

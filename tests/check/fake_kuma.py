@@ -11,7 +11,8 @@ import json
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -62,12 +63,14 @@ def resources_json() -> Body:
     return json.loads(upstream_path("api/_resources.json").read_text())
 
 
-def free_port() -> int:
-    """A port on which nothing listens (bound, then released)."""
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A port on which nothing listens: bound but not listening, so connections are refused
+    and no other process can take the port meanwhile."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
-        return port
+        yield port
 
 
 class FakeKuma:
