@@ -1,3 +1,5 @@
 """Fixtures shared by the program's tests."""
 
-pytest_plugins = ["tests.fake_kube"]
+from tests.fake_kube import kubeconfig
+
+__all__ = ["kubeconfig"]
