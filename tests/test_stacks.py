@@ -30,6 +30,12 @@ def test_every_environment_file_is_valid(name):
     assert cfg.zones and cfg.global_.kube_context
 
 
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_every_environment_turns_default_kubernetes_providers_off(name):
+    config = yaml.safe_load((ROOT / f"Pulumi.{name}.yaml").read_text())["config"]
+    assert "kubernetes" in config["pulumi:disable-default-providers"]
+
+
 @pytest.mark.parametrize("name", ["staging", "prod"])
 def test_non_dev_environments_verify_kds_tls_and_pin_versions(name):
     text = (ROOT / f"Pulumi.{name}.yaml").read_text()
