@@ -89,6 +89,10 @@ class _RoundApi:
         try:
             return self._api.get_json(path, params)
         except KumaApiError as error:
+            if error.status in (401, 403):
+                # A refused credential will not heal while we wait: say so now, not at the deadline.
+                raise CheckFailed(f"{self.side} API refused the check's credentials: {error}",
+                                  failures={self.side: str(error)}) from None
             if error.status is None or error.status >= 500:
                 self.down = error
             raise

@@ -255,3 +255,14 @@ def test_failure_keeps_the_last_error_seen_next_to_the_last_answer() -> None:
                           "global API: ")
     assert "HTTP 503" in why
     assert set(failed.value.failures) == {"policies on the global"}
+
+
+def test_a_refused_credential_fails_at_once_not_at_the_deadline() -> None:
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        healthy_zone(zone)
+        glob.outage = lambda n: 401
+        with pytest.raises(CheckFailed) as error:
+            check(make_spec(glob.url, zone.url, timeout=60.0))
+    assert "global API refused the check's credentials" in str(error.value)
+    assert error.value.rounds == 0  # no waiting out the 60 s deadline
