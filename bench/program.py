@@ -1,0 +1,224 @@
+"""Program evaluation under Pulumi's mock engine: 1, 5 and 20 zones, 10,000 exported objects.
+
+    python bench/program.py [--quick] [--preview]
+
+Each zone is its own loopback FakeZone API (tests/export/fake_zone.py) holding one Mesh and its
+share of the MeshTimeout policies (names unique per zone), in the system namespace
+kong-mesh-system. The whole program runs: the real exporter over HTTP, preflight, the merge,
+then every registration (global release, exported objects, zone releases, checks). Each size
+runs in a fresh subprocess (`--one N`) so that peak RSS figures do not mix; the fake zones run
+in a process of their own, so wall time and peak RSS are the program's (mock engine included).
+
+Targets at 20 zones: under 15 s and under 1 GB.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import copy  # noqa: E402
+import json  # noqa: E402
+import multiprocessing  # noqa: E402
+import resource  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
+from http.server import BaseHTTPRequestHandler  # noqa: E402
+from typing import Any  # noqa: E402
+
+RESOURCES_JSON = ROOT.parent / "shared" / "upstream" / "kuma-v2.14.3" / "api" / "_resources.json"
+NS = "kong-mesh-system"
+TOKEN = "bench-admin-token"
+SIZES = (1, 5, 20)
+FULL_OBJECTS = 10_000
+QUICK_OBJECTS = 1_000
+TARGET_ZONES = 20
+TARGET_SECONDS = 15.0
+TARGET_RSS_MB = 1024.0
+
+
+def _peak_rss_mb() -> float:
+    # Linux reports ru_maxrss in KiB (macOS in bytes).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _zone_objects(zone: str, count: int) -> list[Any]:
+    from tests.export.fake_zone import Obj, k8s_object
+
+    mesh = f"{zone}-mesh"
+    objects = [Obj("Mesh", mesh, None, k8s_object("Mesh", mesh, namespace=None, spec={}))]
+    for i in range(count):
+        name = f"{zone}-timeout-{i:05d}"
+        objects.append(Obj("MeshTimeout", name, mesh, k8s_object(
+            "MeshTimeout", name, mesh=mesh, namespace=NS,
+            spec={"targetRef": {"kind": "Mesh"},
+                  "to": [{"targetRef": {"kind": "Mesh"}, "default": {"idleTimeout": "20s"}}]})))
+    return objects
+
+
+def _indexed_fake_zone() -> type:
+    """FakeZone with dictionary lookups: the stock one scans every object on each request,
+    which at 10,000 objects would make the fake, not the program, dominate the wall time."""
+    from tests.export.fake_zone import FakeZone, Obj
+
+    class IndexedFakeZone(FakeZone):
+        def start(self) -> str:
+            self._by_key: dict[tuple[str, str, str | None], Obj] = {
+                (o.type, o.name, o.mesh): o for o in self.objects}
+            self._lists: dict[tuple[str, str | None], list[Obj]] = {}
+            for o in self.objects:
+                self._lists.setdefault((o.type, o.mesh), []).append(o)
+            for found in self._lists.values():
+                found.sort(key=lambda o: o.name)
+            return super().start()
+
+        def listing(self, type_name: str, mesh: str | None) -> list[Obj]:
+            return self._lists.get((type_name, mesh), [])
+
+        def meshes(self) -> list[Obj]:
+            return self._lists.get(("Mesh", None), [])
+
+        def _item(self, type_name: str, name: str, mesh: str | None,
+                  query: Mapping[str, str]) -> tuple[int, Any]:
+            # FakeZone._item with a dictionary lookup in place of its scan.
+            found = self._by_key.get((type_name, name, mesh))
+            if found is None:
+                return 404, {"title": "Not found", "details": f"{type_name} {name}"}
+            if query.get("format") not in ("k8s", "kubernetes"):
+                return 200, found.universal_form()
+            obj = copy.deepcopy(found.k8s)
+            target = query.get("namespace")
+            meta = obj.get("metadata", {})
+            if target and meta.get("namespace") == self.system_namespace:
+                meta["namespace"] = target
+            return 200, obj
+
+        @staticmethod
+        def _send(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+            # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm holds
+            # the body until the client's delayed ACK (~40 ms a request on Linux), a cost of the
+            # fake, not of the program under test.
+            h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            FakeZone._send(h, status, body)
+
+    return IndexedFakeZone
+
+
+def _serve_zones(names: list[str], per_zone: list[int], conn: Any) -> None:
+    """The fake zones, in a process of their own: their CPU and memory are not the program's."""
+    from tests.export.fake_zone import load_types
+
+    types = load_types(str(RESOURCES_JSON))
+    zone_class = _indexed_fake_zone()
+    fakes = [zone_class(types, _zone_objects(name, count), system_namespace=NS,
+                        product="Kong Mesh", zone_name=name, token=TOKEN)
+             for name, count in zip(names, per_zone, strict=True)]
+    try:
+        conn.send([fake.start() for fake in fakes])
+        conn.recv()  # the program is done
+        conn.send(sum(len(fake.requests) for fake in fakes))
+    finally:
+        for fake in fakes:
+            fake.stop()
+
+
+def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
+    """One size: fake zones in a forked process, the program in this one; measure the program."""
+    names = [f"zone-{i + 1}" for i in range(zones)]
+    per_zone = [total // zones + (1 if i < total % zones else 0) for i in range(zones)]
+    # Fork before this process imports Pulumi: the server process stays small, and this
+    # process's peak RSS is the program's own.
+    context = multiprocessing.get_context("fork")
+    here, there = context.Pipe()
+    server = context.Process(target=_serve_zones, args=(names, per_zone, there), daemon=True)
+    server.start()
+    there.close()  # so that recv raises EOFError, not hangs, if the server process dies
+    try:
+        urls = here.recv()
+
+        from components.config import parse_config
+        from components.program import build, outputs
+        from tests.pulumi_harness import run_program
+
+        cfg = parse_config({
+            "kdsTls": {"mode": "skipVerify"},
+            "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com"},
+            "zones": [{"name": name, "kubeContext": f"ctx-{name}", "apiUrl": url,
+                       "apiToken": TOKEN} for name, url in zip(names, urls, strict=True)],
+        })
+        baseline = _peak_rss_mb()
+
+        def program() -> Any:
+            federation = build(cfg)
+            return outputs(cfg, federation)["kdsUrl"]
+
+        start = time.perf_counter()
+        monitor = run_program(program, preview=preview)
+        wall = time.perf_counter() - start
+        here.send("done")
+        requests = here.recv()
+    finally:
+        server.join(timeout=10)
+        if server.is_alive():
+            server.terminate()
+    exported = sum(1 for r in monitor.registrations if r.parent.endswith("exported"))
+    return {"zones": zones, "objects": total, "wall_s": wall, "peak_rss_mb": _peak_rss_mb(),
+            "rss_before_mb": baseline, "registrations": len(monitor.registrations),
+            "exported_registrations": exported, "requests": requests}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_OBJECTS:,} objects in total")
+    parser.add_argument("--preview", action="store_true",
+                        help="evaluate as a preview (default: as an update)")
+    parser.add_argument("--one", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--objects", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if not RESOURCES_JSON.exists():
+        print(f"bench/program.py: upstream resource types not found at {RESOURCES_JSON}; it lives "
+              "in ../shared/upstream beside the checkout in this workspace (a plain clone has "
+              "none), so the fake zones cannot serve /_resources", file=sys.stderr)
+        return 2
+    total = args.objects or (QUICK_OBJECTS if args.quick else FULL_OBJECTS)
+
+    if args.one is not None:
+        print(json.dumps(run_one(args.one, total, args.preview)))
+        return 0
+
+    mode = "preview" if args.preview else "update"
+    print(f"program evaluation under the mock engine ({mode}), {total:,} MeshTimeouts over the zones")
+    print(f"{'zones':>5} {'objects':>8} {'wall (s)':>9} {'peak RSS (MB)':>14} {'registrations':>14}")
+    results = []
+    for zones in SIZES:
+        command = [sys.executable, str(Path(__file__).resolve()), "--one", str(zones),
+                   "--objects", str(total)] + (["--preview"] if args.preview else [])
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"{zones} zone(s): failed (exit {done.returncode})\n{done.stderr}", file=sys.stderr)
+            return 1
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        results.append(result)
+        print(f"{result['zones']:>5} {result['objects']:>8,} {result['wall_s']:>9.2f} "
+              f"{result['peak_rss_mb']:>14.1f} {result['registrations']:>14,}")
+
+    at_target = next(r for r in results if r["zones"] == TARGET_ZONES)
+    time_ok = at_target["wall_s"] < TARGET_SECONDS
+    rss_ok = at_target["peak_rss_mb"] < TARGET_RSS_MB
+    suffix = "" if total == FULL_OBJECTS else f" (measured with {total:,} objects, targets are for 10,000)"
+    print(f"{TARGET_ZONES} zones: wall {at_target['wall_s']:.2f} s < {TARGET_SECONDS:.0f} s: "
+          f"{'PASS' if time_ok else 'FAIL'}; peak RSS {at_target['peak_rss_mb']:.0f} MB < "
+          f"{TARGET_RSS_MB:.0f} MB: {'PASS' if rss_ok else 'FAIL'}{suffix}")
+    return 0 if time_ok and rss_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
