@@ -9,6 +9,7 @@ release after the global release and every object it needs, and a check per zone
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,11 +106,26 @@ def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
     return [(i, z) for i, z in enumerate(cfg.zones) if z.install == "brownfield" and z.federated]
 
 
+# Zones are exported side by side: each export waits on its own zone's round trips (often over a
+# port-forward or a service proxy), so a fleet takes about as long as its slowest zone.
+ZONE_EXPORT_WORKERS = 8
+
+
+def export_all(cfg: FederationConfig, exporter: Exporter) -> list[tuple[int, ZoneConfig, ExportResult]]:
+    """Every zone's export, in config order; the first failure (in config order) is raised."""
+    needed = exports_needed(cfg)
+    if len(needed) <= 1:
+        return [(index, zone, exporter(cfg, zone, index)) for index, zone in needed]
+    with ThreadPoolExecutor(max_workers=min(ZONE_EXPORT_WORKERS, len(needed)),
+                            thread_name_prefix="zone-export") as pool:
+        futures = [(index, zone, pool.submit(exporter, cfg, zone, index)) for index, zone in needed]
+        return [(index, zone, future.result()) for index, zone, future in futures]
+
+
 def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Federation:
     exports: dict[str, ExportResult] = {}
     documents: dict[str, tuple[Mapping[str, Any], ...]] = {}
-    for index, zone in exports_needed(cfg):
-        result = exporter(cfg, zone, index)
+    for index, zone, result in export_all(cfg, exporter):
         checked = preflight(cfg, index, zone, result.control_plane, result.documents)
         for warning in (*result.warnings, *checked.warnings):
             pulumi.log.warn(f"{zone.name}: {warning}")

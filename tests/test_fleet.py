@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from components.merge import MergeConflict, merge_exports
+from components.program import build, export_all
 from tests import factories
 from tests.pulumi_harness import run_program
 from tests.test_program import COMMAND, RELEASE, program
@@ -86,3 +89,25 @@ def test_greenfield_and_brownfield_zones_in_one_stack(preview):
     assert monitor.one(COMMAND, "zone-zone-1-upgrade")
     greenfield = monitor.one(RELEASE, "zone-zone-new")
     assert monitor.one(RELEASE, "global").urn in greenfield.dependencies
+
+
+def test_zones_are_exported_side_by_side():
+    cfg = factories.config(zones=ZONES)
+    # Every export waits until all three have started: this passes only if they run together.
+    barrier = threading.Barrier(len(ZONES), timeout=10)
+    def exporter(cfg_, zone, index):
+        barrier.wait()
+        return factories.export_result([factories.policy(f"p-{zone.name}")], zone.name)
+    results = export_all(cfg, exporter)
+    assert [zone.name for _, zone, _ in results] == ["zone-1", "zone-2", "zone-3"]
+
+
+def test_a_failing_zone_export_fails_the_program_naming_that_zone():
+    cfg = factories.config(zones=ZONES)
+    def exporter(cfg_, zone, index):
+        if zone.name == "zone-2":
+            raise RuntimeError(f"zones[{index}] ({zone.name}): connection refused")
+        return factories.export_result(factories.standard_documents(), zone.name)
+    with pytest.raises(RuntimeError, match=r"zones\[1\] \(zone-2\)") as error:
+        run_program(lambda: build(cfg, exporter), preview=True)
+    assert error.value.monitor.registrations == []
