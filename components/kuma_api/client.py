@@ -19,6 +19,12 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 _LOG = logging.getLogger(__name__)
@@ -210,13 +216,21 @@ class KumaApiClient:
                 "verification).",
                 url=url,
             )
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
+        # With a urllib3 Retry, exhausted timeouts arrive as a ConnectionError
+        # wrapping MaxRetryError(reason=...Timeout...): classify by the reason.
+        reason = exc.args[0].reason if exc.args and isinstance(exc.args[0], MaxRetryError) else None
+        # NewConnectionError (refused) subclasses ConnectTimeoutError in urllib3.
+        refused = isinstance(reason, NewConnectionError)
+        if not refused and (
+            isinstance(exc, requests.exceptions.ConnectTimeout)
+            or isinstance(reason, ConnectTimeoutError)
+        ):
             return KumaApiError(
                 f"Connecting to {url} timed out after {self._target.connect_timeout:g}s{tries}."
                 + self._where(),
                 url=url,
             )
-        if isinstance(exc, requests.exceptions.ReadTimeout):
+        if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(reason, ReadTimeoutError):
             return KumaApiError(
                 f"The control plane at {url} did not answer within "
                 f"{self._target.read_timeout:g}s{tries}; it may be overloaded, or the "

@@ -161,7 +161,10 @@ def zone_objects() -> list[Obj]:
             "MeshGateway",
             "edge",
             "default",
-            k8s_object("MeshGateway", "edge", namespace=None, mesh="default", spec=gw, extra={"mesh": "default"}),
+            k8s_object(
+                "MeshGateway", "edge", namespace=None, mesh="default", spec=gw,
+                extra={"mesh": "default"},
+            ),
         )
     )
     for mesh, count in (("default", 3), ("payments", 2)):
