@@ -5,7 +5,9 @@ Air-gapped sites mirror the chart to an OCI registry or unpack it next to the pr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi_kubernetes as k8s
 
@@ -45,3 +47,17 @@ class ChartSource:
         if not self.is_local:
             args += ["--version", self.version]
         return args
+
+    def release_args(self, *, release_name: str, namespace: str, values: Mapping[str, Any],
+                     timeout_seconds: int) -> k8s.helm.v3.ReleaseArgs:
+        """A helm.v3.Release of this chart; Helm waits up to `timeout_seconds` for readiness."""
+        return k8s.helm.v3.ReleaseArgs(
+            name=release_name,
+            chart=self.chart,
+            version=None if self.is_local else self.version,
+            repository_opts=self.repository_opts(),
+            namespace=namespace,
+            create_namespace=True,
+            values=dict(values),
+            timeout=timeout_seconds,
+        )

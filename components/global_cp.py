@@ -82,19 +82,11 @@ class GlobalControlPlane(pulumi.ComponentResource):
         prerequisites = self._prerequisites(name, args)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
-                name=args.release_name,
-                chart=args.source.chart,
-                version=None if args.source.is_local else args.source.version,
-                repository_opts=args.source.repository_opts(),
-                namespace=args.namespace,
-                create_namespace=True,
-                values=self.values,
-                # Helm waits for the control plane Deployment and for the zone-sync
-                # LoadBalancer to get an address; bounded so a pending LoadBalancer fails the
-                # update with Helm's reason instead of hanging (see README, "Waiting").
-                timeout=args.ready_timeout_seconds,
-            ),
+            # Helm waits for the control plane Deployment and for the zone-sync LoadBalancer to
+            # get an address; bounded so a pending LoadBalancer fails the update with Helm's
+            # reason instead of hanging (see README, "Design notes").
+            args.source.release_args(release_name=args.release_name, namespace=args.namespace,
+                                     values=self.values, timeout_seconds=args.ready_timeout_seconds),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=prerequisites),
         )
         if args.kds_address is not None:

@@ -77,16 +77,8 @@ class ZoneControlPlane(pulumi.ComponentResource):
         if args.install == "greenfield":
             self.release = k8s.helm.v3.Release(
                 f"{name}-release",
-                k8s.helm.v3.ReleaseArgs(
-                    name=args.release_name,
-                    chart=args.source.chart,
-                    version=None if args.source.is_local else args.source.version,
-                    repository_opts=args.source.repository_opts(),
-                    namespace=args.namespace,
-                    create_namespace=True,
-                    values=values,
-                    timeout=args.ready_timeout_seconds,
-                ),
+                args.source.release_args(release_name=args.release_name, namespace=args.namespace,
+                                         values=values, timeout_seconds=args.ready_timeout_seconds),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(provider=args.provider)),
             )
         else:
