@@ -67,14 +67,28 @@ class FakeZone:
     _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    _lists: dict[tuple[str, str | None], list[Obj]] = field(default_factory=dict)
+    _items: dict[tuple[str, str | None, str], Obj] = field(default_factory=dict)
 
     # -- lifecycle -------------------------------------------------------
 
+    def index(self) -> None:
+        """Index the objects: the benchmark serves 10,000 of them."""
+        self._lists.clear()
+        self._items.clear()
+        for obj in sorted(self.objects, key=lambda o: o.name):
+            self._lists.setdefault((obj.type, obj.mesh), []).append(obj)
+            self._items[(obj.type, obj.mesh, obj.name)] = obj
+
     def start(self) -> str:
         zone = self
+        self.index()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in separate writes: without this, Nagle
+            # and delayed ACKs add ~40 ms to every keep-alive request.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -112,11 +126,10 @@ class FakeZone:
         return next((t for t in self.resource_types if t["path"] == path), None)
 
     def meshes(self) -> list[Obj]:
-        return sorted((o for o in self.objects if o.type == "Mesh"), key=lambda o: o.name)
+        return self._lists.get(("Mesh", None), [])
 
     def listing(self, type_name: str, mesh: str | None) -> list[Obj]:
-        found = [o for o in self.objects if o.type == type_name and o.mesh == mesh]
-        return sorted(found, key=lambda o: o.name)
+        return self._lists.get((type_name, mesh), [])
 
     # -- request handling ----------------------------------------------------
 
@@ -175,7 +188,7 @@ class FakeZone:
             if len(segs) == 1:
                 return self._list(self.meshes(), "/meshes", query)
             mesh = segs[1]
-            if not any(m.name == mesh for m in self.meshes()):
+            if ("Mesh", None, mesh) not in self._items:
                 return 404, {"title": "Not found", "details": f"mesh {mesh}"}
             if len(segs) == 2:
                 return self._item("Mesh", mesh, None, query)
@@ -218,10 +231,7 @@ class FakeZone:
     def _item(
         self, type_name: str, name: str, mesh: str | None, query: Mapping[str, str]
     ) -> tuple[int, Any]:
-        found = next(
-            (o for o in self.objects if o.type == type_name and o.name == name and o.mesh == mesh),
-            None,
-        )
+        found = self._items.get((type_name, mesh, name))
         if found is None:
             return 404, {"title": "Not found", "details": f"{type_name} {name}"}
         if query.get("format") not in ("k8s", "kubernetes"):
