@@ -16,12 +16,17 @@ from typing import Any
 import yaml
 
 # Strings go-yaml v2 resolves to bool/null on top of what PyYAML resolves.
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
 _GO_EXTRA_BOOLS = frozenset({"y", "Y", "n", "N"})
 _GO_NUMBER = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
 
 
 def _is_letter(ch: str) -> bool:
     return unicodedata.category(ch).startswith("L")
+
+
+def _is_digit(ch: str) -> bool:
+    return unicodedata.category(ch) == "Nd"  # Go's unicode.IsDigit
 
 
 def _go_key_less(a: str, b: str) -> bool:
@@ -37,18 +42,19 @@ def _go_key_less(a: str, b: str) -> bool:
         an = bn = 0
         if a[i] == "0" or b[i] == "0":
             j = i - 1
-            while j >= 0 and a[j].isdigit():
+            while j >= 0 and _is_digit(a[j]):
                 if a[j] != "0":
                     an = bn = 1
                     break
                 j -= 1
         ai = i
-        while ai < len(a) and a[ai].isdigit():
-            an = an * 10 + int(a[ai])
+        # Rune arithmetic as in Go (odd for non-ASCII digits, but the same).
+        while ai < len(a) and _is_digit(a[ai]):
+            an = an * 10 + ord(a[ai]) - ord("0")
             ai += 1
         bi = i
-        while bi < len(b) and b[bi].isdigit():
-            bn = bn * 10 + int(b[bi])
+        while bi < len(b) and _is_digit(b[bi]):
+            bn = bn * 10 + ord(b[bi]) - ord("0")
             bi += 1
         if an != bn:
             return an < bn
@@ -82,7 +88,10 @@ def _needs_double_quotes(dumper: yaml.SafeDumper, value: str) -> bool:
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style: str | None = None
-    if "\n" in value:
+    if any(ch in value for ch in _UNICODE_BREAKS):
+        # PyYAML mangles these in single quotes; go-yaml escapes them too.
+        style = '"'
+    elif "\n" in value:
         style = "|"
     elif _needs_double_quotes(dumper, value):
         style = '"'
