@@ -103,6 +103,7 @@ class _Run:
         self.items_total = 0
         self.items_done = 0
         self.k8s_params: dict[str, str | int] = {"format": "k8s"}
+        self.ignored_namespace = 0
 
     # -- scheduling ------------------------------------------------------
 
@@ -284,8 +285,11 @@ class _Run:
         return f"meshes/{_seg(mesh)}/{rtype.path}"
 
     def _finalize(
-        self, obj: Mapping[str, Any], mesh_universal: Item | None = None
+        self, obj: Mapping[str, Any], mesh_universal: Item | None = None, *, from_api: bool = True
     ) -> dict[str, Any] | None:
+        if from_api and self.rename is not None and kube.namespace_of(obj) == self.rename[0]:
+            # We asked for namespace=<target>; an older control plane ignores it.
+            self.ignored_namespace += 1
         out = kube.finalize(
             obj,
             profile=self.options.profile,
@@ -331,8 +335,9 @@ class _Run:
                 raw = [
                     slot.objects[i] for slot in by_type.get(rtype.name, []) for i in sorted(slot.objects)
                 ]
+            sourced_here = use_source and rtype.name in profiles.ADMIN_ONLY
             for obj in raw:
-                doc = self._finalize(obj)
+                doc = self._finalize(obj, from_api=not sourced_here)
                 if doc is None:
                     continue
                 name = str(doc.get("metadata", {}).get("name", ""))
@@ -345,6 +350,12 @@ class _Run:
                 else:
                     documents.append(doc)
         documents += signing_keys
+        if self.ignored_namespace and self.rename is not None:
+            self.warnings.append(
+                f"The control plane ignored namespace={self.rename[1]} for "
+                f"{self.ignored_namespace} objects; their metadata.namespace was rewritten from "
+                f"{self.rename[0]} to {self.rename[1]}"
+            )
 
         if any(t.name == profiles.SECRET for t in selected):
             exported = {

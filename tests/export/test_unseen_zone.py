@@ -173,3 +173,52 @@ def test_concurrency_does_not_change_output(zone: FakeZone) -> None:
     second = run(zone, concurrency=32)
     assert first.documents == second.documents
     assert first.requests == second.requests
+
+
+def test_control_plane_ignoring_namespace_is_rewritten_and_reported(
+    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
+) -> None:
+    zone = zone_factory([*resource_types, UNKNOWN_TYPE], zone_objects(), token="zone-token")
+    zone._item_orig = zone._item  # type: ignore[attr-defined]
+
+    def old_item(type_name: str, name: str, mesh: str | None, query: Any) -> Any:
+        query = {k: v for k, v in query.items() if k != "namespace"}
+        return zone._item_orig(type_name, name, mesh, query)  # type: ignore[attr-defined]
+
+    zone._item = old_item  # type: ignore[method-assign]
+    result = run(zone, target_namespace="kong-mesh-system")
+    for doc in result.documents:
+        assert doc["metadata"].get("namespace", "kong-mesh-system") == "kong-mesh-system"
+    assert any("ignored namespace=kong-mesh-system" in w for w in result.warnings)
+
+
+def test_missing_builtin_ca_secret_is_reported(
+    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
+) -> None:
+    objects = [o for o in zone_objects() if o.name != "default.ca-builtin-key-ca-1"]
+    zone = zone_factory(resource_types, objects, token="zone-token")
+    result = run(zone)
+    assert any("default.ca-builtin-key-ca-1" in w for w in result.warnings)
+
+
+def test_discover(zone: FakeZone) -> None:
+    from components.export import discover
+
+    with KumaApiClient(ApiTarget(zone.base_url, token="zone-token")) as client:
+        info = discover(client)
+    assert (info.product, info.version, info.mode, info.environment) == (
+        "Kuma", "2.14.3", "zone", "kubernetes",
+    )  # fmt: skip
+    assert (info.zone_name, info.global_address, info.system_namespace) == (
+        "zone-1", None, "kuma-system",
+    )  # fmt: skip
+
+
+def test_counts_by_kind(zone: FakeZone) -> None:
+    from components.export import counts_by_kind
+
+    counts = counts_by_kind(run(zone).documents)
+    assert counts == {
+        "Mesh": 3, "Secret": 7, "MeshGateway": 1, "MeshTimeout": PAGED_POLICIES,
+        "MeshTrafficPermission": 1, "TrafficPermission": 1,
+    }  # fmt: skip
