@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -160,7 +160,7 @@ class KumaApiClient:
     def __repr__(self) -> str:
         return f"KumaApiClient(base_url={self._base_url!r})"
 
-    def __enter__(self) -> KumaApiClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

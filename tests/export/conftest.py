@@ -23,7 +23,8 @@ def upstream() -> Path:
 
 @pytest.fixture(scope="session")
 def resource_types(upstream: Path) -> list[dict[str, Any]]:
-    return load_types(str(upstream / "api" / "_resources.json"))
+    types: list[dict[str, Any]] = load_types(str(upstream / "api" / "_resources.json"))
+    return types
 
 
 @pytest.fixture(scope="session")

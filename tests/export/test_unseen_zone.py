@@ -179,13 +179,13 @@ def test_control_plane_ignoring_namespace_is_rewritten_and_reported(
     resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
 ) -> None:
     zone = zone_factory([*resource_types, UNKNOWN_TYPE], zone_objects(), token="zone-token")
-    zone._item_orig = zone._item  # type: ignore[attr-defined]
+    original = zone._item
 
     def old_item(type_name: str, name: str, mesh: str | None, query: Any) -> Any:
         query = {k: v for k, v in query.items() if k != "namespace"}
-        return zone._item_orig(type_name, name, mesh, query)  # type: ignore[attr-defined]
+        return original(type_name, name, mesh, query)
 
-    zone._item = old_item  # type: ignore[method-assign]
+    zone._item = old_item
     result = run(zone, target_namespace="kong-mesh-system")
     for doc in result.documents:
         assert doc["metadata"].get("namespace", "kong-mesh-system") == "kong-mesh-system"

@@ -31,7 +31,7 @@ def _secret(name: str, mesh: str | None, stype: str, namespace: str = "kuma-syst
     )
     if mesh is not None:
         obj["metadata"]["labels"] = {"kuma.io/mesh": mesh}
-    return obj
+    return dict(obj)
 
 
 def _mesh(name: str, spec: dict[str, Any]) -> Obj:
