@@ -111,7 +111,9 @@ class KumaApiClient:
             backoff_factor=target.backoff_factor,
             # We want the last 5xx response itself, to phrase the error.
             raise_on_status=False,
-            respect_retry_after_header=True,
+            # A proxy's Retry-After could stall the export for minutes; the
+            # caller's timeouts and retries must bound the time instead.
+            respect_retry_after_header=False,
         )
         adapter = HTTPAdapter(
             pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=retry, pool_block=True
