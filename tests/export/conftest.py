@@ -83,14 +83,21 @@ def validate_crds(crd_schemas: dict[str, dict[str, Any]]) -> Callable[[Any], int
     """Validate every kuma.io/v1alpha1 document; return how many were checked."""
     import jsonschema
 
+    validators: dict[str, Any] = {}
+
     def check(documents: Any) -> int:
         checked = 0
         for doc in documents:
             if doc.get("apiVersion") != "kuma.io/v1alpha1":
                 continue
-            schema = crd_schemas.get(doc["kind"])
-            assert schema is not None, f"no CRD for kind {doc['kind']}"
-            jsonschema.validate(doc, schema)
+            kind = doc["kind"]
+            if kind not in validators:
+                schema = crd_schemas.get(kind)
+                assert schema is not None, f"no CRD for kind {kind}"
+                cls = jsonschema.validators.validator_for(schema)
+                cls.check_schema(schema)
+                validators[kind] = cls(schema)
+            validators[kind].validate(doc)
             checked += 1
         return checked
 
