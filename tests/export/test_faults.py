@@ -77,7 +77,9 @@ def test_transient_503s_are_retried(make_zone: Callable[..., FakeZone]) -> None:
         return fail
 
     flaky_zone = make_zone(fault=flaky)
-    result = run(flaky_zone.base_url, retries=3)
+    # Two 503s per request need two retries; the slack absorbs unrelated
+    # loopback glitches on a loaded machine (seen once, not reproduced).
+    result = run(flaky_zone.base_url, retries=5)
     assert result.documents == clean.documents
     assert max(failures.values()) == 3  # two 503s, then the answer
 
