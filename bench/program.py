@@ -21,15 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
-import copy  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import resource  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Mapping  # noqa: E402
-from http.server import BaseHTTPRequestHandler  # noqa: E402
 from typing import Any  # noqa: E402
 
 RESOURCES_JSON = ROOT.parent / "shared" / "upstream" / "kuma-v2.14.3" / "api" / "_resources.json"
@@ -63,61 +59,12 @@ def _zone_objects(zone: str, count: int) -> list[Any]:
     return objects
 
 
-def _indexed_fake_zone() -> type:
-    """FakeZone with dictionary lookups: the stock one scans every object on each request,
-    which at 10,000 objects would make the fake, not the program, dominate the wall time."""
-    from tests.export.fake_zone import FakeZone, Obj
-
-    class IndexedFakeZone(FakeZone):
-        def start(self) -> str:
-            self._by_key: dict[tuple[str, str, str | None], Obj] = {
-                (o.type, o.name, o.mesh): o for o in self.objects}
-            self._lists: dict[tuple[str, str | None], list[Obj]] = {}
-            for o in self.objects:
-                self._lists.setdefault((o.type, o.mesh), []).append(o)
-            for found in self._lists.values():
-                found.sort(key=lambda o: o.name)
-            return super().start()
-
-        def listing(self, type_name: str, mesh: str | None) -> list[Obj]:
-            return self._lists.get((type_name, mesh), [])
-
-        def meshes(self) -> list[Obj]:
-            return self._lists.get(("Mesh", None), [])
-
-        def _item(self, type_name: str, name: str, mesh: str | None,
-                  query: Mapping[str, str]) -> tuple[int, Any]:
-            # FakeZone._item with a dictionary lookup in place of its scan.
-            found = self._by_key.get((type_name, name, mesh))
-            if found is None:
-                return 404, {"title": "Not found", "details": f"{type_name} {name}"}
-            if query.get("format") not in ("k8s", "kubernetes"):
-                return 200, found.universal_form()
-            obj = copy.deepcopy(found.k8s)
-            target = query.get("namespace")
-            meta = obj.get("metadata", {})
-            if target and meta.get("namespace") == self.system_namespace:
-                meta["namespace"] = target
-            return 200, obj
-
-        @staticmethod
-        def _send(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
-            # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm holds
-            # the body until the client's delayed ACK (~40 ms a request on Linux), a cost of the
-            # fake, not of the program under test.
-            h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            FakeZone._send(h, status, body)
-
-    return IndexedFakeZone
-
-
 def _serve_zones(names: list[str], per_zone: list[int], conn: Any) -> None:
     """The fake zones, in a process of their own: their CPU and memory are not the program's."""
-    from tests.export.fake_zone import load_types
+    from tests.export.fake_zone import FakeZone, load_types
 
     types = load_types(str(RESOURCES_JSON))
-    zone_class = _indexed_fake_zone()
-    fakes = [zone_class(types, _zone_objects(name, count), system_namespace=NS,
+    fakes = [FakeZone(types, _zone_objects(name, count), system_namespace=NS,
                         product="Kong Mesh", zone_name=name, token=TOKEN)
              for name, count in zip(names, per_zone, strict=True)]
     try:

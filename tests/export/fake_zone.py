@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -156,6 +157,9 @@ class FakeZone:
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+        # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm holds the
+        # body until the client's delayed ACK (~40 ms a request on Linux), a cost of the fake.
+        h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         raw = json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
