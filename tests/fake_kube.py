@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
+from tests.http_json import send_json
+
 KUBE_TOKEN = "kube-bearer-token"
 NS = "kong-mesh-system"
 
@@ -45,12 +47,7 @@ class FakeKubeApi(BaseHTTPRequestHandler):
         pass
 
     def reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def do_GET(self) -> None:
         if self.headers.get("Authorization") != f"Bearer {KUBE_TOKEN}":

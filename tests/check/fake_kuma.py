@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.http_json import send_json
 from tests.upstream import upstream_path
 
 Body = Any
@@ -159,12 +160,7 @@ class FakeKuma:
                 parts = urlsplit(self.path)
                 status, body = fake._answer(parts.path, parse_qs(parts.query),
                                             self.headers.get("Authorization"))
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                send_json(self, status, body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

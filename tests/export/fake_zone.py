@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.http_json import send_json
 
 # Where `next` points: what the server saw as Host behind a port-forward.
 UNREACHABLE_HOST = "kong-mesh-control-plane.kong-mesh-system:5681"
@@ -157,15 +158,8 @@ class FakeZone:
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
-        # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm holds the
-        # body until the client's delayed ACK (~40 ms a request on Linux), a cost of the fake.
-        h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        raw = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(raw)))
-        h.end_headers()
-        h.wfile.write(raw)
+        # Nagle is off on the Handler (disable_nagle_algorithm); fault hooks answer through here.
+        send_json(h, status, body)
 
     def _route(self, path: str, query: Mapping[str, str]) -> tuple[int, Any]:
         segs = [unquote(s) for s in path.strip("/").split("/") if s]
