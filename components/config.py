@@ -18,6 +18,9 @@ NAMESPACE = "mesh-federation"
 EXPORT_PROFILES = ("federation-with-policies", "federation")
 INSTALL_MODES = ("brownfield", "greenfield")
 KDS_TLS_MODES = ("generated", "provided", "skipVerify")
+ZONE_AUTH_MODES = ("zoneToken", "none")
+# A Go duration in whole hours, minutes or seconds, as Kuma's token API parses it.
+_DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 # all: one stack owns the global and the zones. global / zones: split stacks, so separate teams
 # own the global and their zones; a zones stack reads the global stack's outputs.
 ROLES = ("all", "global", "zones")
@@ -73,6 +76,9 @@ class ZoneConfig:
     install: Literal["brownfield", "greenfield"] = "brownfield"
     federated: bool = True
     values: Mapping[str, Any] = field(default_factory=dict)
+    # A zone token the user issued (`kumactl generate zone-token --scope cp`); None: the program
+    # asks the global for one.
+    zone_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,21 @@ class KdsTlsConfig:
     @property
     def skip_verify(self) -> bool:
         return self.mode == "skipVerify"
+
+
+@dataclass(frozen=True)
+class ZoneAuthConfig:
+    """How zone control planes prove who they are to the global (Kong Mesh's multi-zone
+    authentication). `zoneToken`: the global requires a zone token with scope `cp` from every
+    zone, and the program issues one per zone from the global's API; `none`: any zone that
+    reaches the KDS port may join (the guide's way, and Kuma 2.x's only way)."""
+
+    mode: Literal["zoneToken", "none"] = "zoneToken"
+    valid_for: str = "8760h"
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode == "zoneToken"
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,7 @@ class FederationConfig:
     license: str | None = field(default=None, repr=False)
     export_concurrency: int = 16
     check: CheckConfig = field(default_factory=CheckConfig)
+    zone_auth: ZoneAuthConfig = field(default_factory=ZoneAuthConfig)
 
 
 def parse_kds_address(raw: str, key: str, problems: list[str]) -> KdsAddress | None:
@@ -246,7 +268,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     top.unknown_keys({
         "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
         "zones", "kubeconfig", "kdsTls", "license", "exportConcurrency", "check", "role",
-        "globalStack",
+        "globalStack", "zoneAuth",
     })
     role = top.string("role", "all") or "all"
     if role not in ROLES:
@@ -298,7 +320,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     for index, zone_raw in enumerate(zones_raw):
         z = _Reader(zone_raw, f"zones[{index}]", problems)
         z.unknown_keys({"name", "kubeContext", "releaseName", "apiUrl", "apiToken", "install",
-                        "federated", "values"})
+                        "federated", "values", "zoneToken"})
         name = z.string("name", required=True) or ""
         if name and (len(name) > 63 or not _DNS1123_LABEL.match(name)):
             problems.append(
@@ -334,6 +356,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
             install="greenfield" if install == "greenfield" else "brownfield",
             federated=z.boolean("federated", True),
             values=z.mapping("values"),
+            zone_token=z.string("zoneToken"),
         ))
 
     c = _Reader(raw.get("check"), "check", problems)
@@ -349,6 +372,8 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     license_text = top.string("license")
     if license_text is not None and product.key != "kong-mesh":
         problems.append("license: only Kong Mesh takes a license; remove it for product kuma")
+
+    zone_auth = _zone_auth(raw.get("zoneAuth"), product, zones, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -367,7 +392,36 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         license=license_text,
         export_concurrency=int(top.number("exportConcurrency", 16, minimum=1)),
         check=check,
+        zone_auth=zone_auth,
     )
+
+
+def _zone_auth(raw: Any, product: Product, zones: list[ZoneConfig], problems: list[str]) -> ZoneAuthConfig:
+    a = _Reader(raw, "zoneAuth", problems)
+    a.unknown_keys({"mode", "validFor"})
+    # Kuma 2.x has no authentication between control planes: Kong Mesh only.
+    default_mode = "zoneToken" if product.key == "kong-mesh" else "none"
+    mode = a.string("mode", default_mode) or default_mode
+    if mode not in ZONE_AUTH_MODES:
+        problems.append(f"zoneAuth.mode: {mode!r} is unknown; use zoneToken or none")
+        mode = default_mode
+    if mode == "zoneToken" and product.key != "kong-mesh":
+        problems.append(
+            "zoneAuth.mode: zoneToken is Kong Mesh's multi-zone authentication; Kuma 2.x has none. "
+            f"Set `pulumi config set --path '{NAMESPACE}:zoneAuth.mode' none` for product kuma")
+        mode = "none"
+    valid_for = a.string("validFor", "8760h") or "8760h"
+    if not _DURATION.match(valid_for) or not any(ch in "123456789" for ch in valid_for):
+        problems.append(
+            f"zoneAuth.validFor: {valid_for!r} is not a positive duration like 8760h or 720h30m "
+            "(hours, minutes, seconds)")
+        valid_for = "8760h"
+    for index, zone in enumerate(zones):
+        if zone.zone_token is not None and mode != "zoneToken":
+            problems.append(
+                f"zones[{index}].zoneToken is set but zoneAuth.mode is {mode}: the global would not "
+                f"ask for it. Remove the token, or set zoneAuth.mode zoneToken (Kong Mesh)")
+    return ZoneAuthConfig(mode="zoneToken" if mode == "zoneToken" else "none", valid_for=valid_for)
 
 
 def _kds_tls(raw: Any, global_cfg: GlobalConfig | None, problems: list[str]) -> KdsTlsConfig:
@@ -411,7 +465,7 @@ def load_config() -> FederationConfig:
         value = config.get(key)
         if value is not None:
             raw[key] = value
-    for key in ("global", "zones", "check", "kdsTls"):
+    for key in ("global", "zones", "check", "kdsTls", "zoneAuth"):
         # Objects holding a secret (`--secret --path 'zones[0].apiToken'`) are secret as a whole;
         # get_object returns them in the clear, and the program wraps every token it passes on
         # to a resource with Output.secret.

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.chart_source import ChartSource
 from components.config import KdsAddress
-from components.helm_values import global_values
+from components.helm_values import KdsAuthSettings, global_values
 from components.kds_tls import KdsCertificates
 from components.products import KDS_PORT
 
@@ -30,6 +30,7 @@ class GlobalControlPlaneArgs:
     kds_certificates: KdsCertificates | None = None
     license: str | None = field(default=None, repr=False)
     extra_values: Mapping[str, Any] = field(default_factory=dict)
+    kds_auth: KdsAuthSettings | None = None       # None: zones join without a zone token
 
 
 def zone_sync_service_name(args: GlobalControlPlaneArgs) -> str:
@@ -78,6 +79,7 @@ class GlobalControlPlane(pulumi.ComponentResource):
             args.source.product, args.extra_values,
             kds_server_secret=KDS_SERVER_SECRET if args.kds_certificates else None,
             license_secret=LICENSE_SECRET if args.license else None,
+            kds_auth=args.kds_auth,
         )
         prerequisites = self._prerequisites(name, args)
         self.release = k8s.helm.v3.Release(

@@ -7,7 +7,9 @@ are merged last, so they can override anything here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -48,16 +50,48 @@ def for_product(product: Product, kuma_values: Mapping[str, Any]) -> dict[str, A
 LICENSE_ENV = "KMESH_LICENSE_INLINE"
 
 
+@dataclass(frozen=True)
+class KdsAuthSettings:
+    """Kong Mesh's multi-zone authentication as control plane environment variables: the
+    global's auth type, and the variable through which a zone reads its zone token."""
+
+    global_type_env: str
+    global_type: str
+    zone_token_env: str
+
+
+# Kong Mesh 2.14.6 moved multi-zone authentication to Kuma's settings (Kong/kong-mesh#10960):
+# KMESH_MULTIZONE_* became KUMA_MULTIZONE_*, and the type cpToken became zoneToken. 2.14.6 still
+# reads the old names (deprecated); 3.0 refuses to start with them.
+KDS_AUTH_RENAMED_IN = (2, 14, 6)
+KDS_AUTH_BEFORE_RENAME = KdsAuthSettings(
+    global_type_env="KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", global_type="cpToken",
+    zone_token_env="KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_INLINE")
+KDS_AUTH_AFTER_RENAME = KdsAuthSettings(
+    global_type_env="KUMA_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", global_type="zoneToken",
+    zone_token_env="KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_INLINE")
+
+
+def kds_auth_settings(chart_version: str) -> KdsAuthSettings:
+    """The names the control plane of `chart_version` reads (kong-mesh charts carry the Kong
+    Mesh version as their own)."""
+    match = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", chart_version.strip())
+    version = tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
+    return KDS_AUTH_AFTER_RENAME if version >= KDS_AUTH_RENAMED_IN else KDS_AUTH_BEFORE_RENAME
+
+
 def global_values(
     product: Product,
     extra: Mapping[str, Any],
     *,
     kds_server_secret: str | None = None,
     license_secret: tuple[str, str] | None = None,
+    kds_auth: KdsAuthSettings | None = None,
 ) -> dict[str, Any]:
     """Step 1 of the guide: a global control plane that creates no default mesh, because the
     zone's meshes arrive with the export. `kds_server_secret` names the TLS Secret the KDS
-    server offers; `license_secret` is (Secret name, key) of the Kong Mesh license."""
+    server offers; `license_secret` is (Secret name, key) of the Kong Mesh license; with
+    `kds_auth` the global accepts only zones that present a zone token."""
     control_plane: dict[str, Any] = {"mode": "global", "defaults": {"skipMeshCreation": True}}
     if kds_server_secret:
         control_plane["tls"] = {"kdsGlobalServer": {"secretName": kds_server_secret}}
@@ -65,6 +99,8 @@ def global_values(
         name, key = license_secret
         # The chart ranges over controlPlane.secrets and turns each entry into an env var.
         control_plane["secrets"] = {"kongMeshLicense": {"Env": LICENSE_ENV, "Secret": name, "Key": key}}
+    if kds_auth:
+        control_plane["envVars"] = {kds_auth.global_type_env: kds_auth.global_type}
     return deep_merge(for_product(product, {"controlPlane": control_plane}), extra)
 
 
@@ -75,12 +111,16 @@ def zone_values(
     kds_global_url: pulumi.Input[str] | None,
     kds_ca_cert: pulumi.Input[str] | None,
     extra: Mapping[str, Any],
+    zone_token_secret: tuple[str, str, str] | None = None,
 ) -> dict[str, Any]:
     """Step 4 of the guide. With `kds_global_url` None the zone runs standalone again (the way
     back): zone mode with no global address is Kuma 2.x's standalone control plane.
 
     With `kds_ca_cert` the chart creates the CA Secret and the zone verifies the global's KDS
-    certificate; without it the zone skips verification, as the guide does (dev only)."""
+    certificate; without it the zone skips verification, as the guide does (dev only).
+
+    `zone_token_secret` is (env var, Secret name, key): the zone reads its zone token from that
+    Secret, so the token never sits in the release's values."""
     zone_client: dict[str, Any] = {"skipVerify": kds_ca_cert is None}
     if kds_ca_cert is not None:
         zone_client.update({"create": True, "cert": kds_ca_cert})
@@ -91,6 +131,9 @@ def zone_values(
         "kdsGlobalAddress": kds_global_url if kds_global_url is not None else "",
         "tls": {"kdsZoneClient": zone_client},
     }
+    if zone_token_secret is not None:
+        env, secret, key = zone_token_secret
+        control_plane["secrets"] = {"kdsZoneToken": {"Env": env, "Secret": secret, "Key": key}}
     kuma = {"controlPlane": control_plane, "ingress": {"enabled": kds_global_url is not None}}
     return deep_merge(for_product(product, kuma), extra)
 

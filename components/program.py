@@ -23,11 +23,13 @@ from components.export import ExportOptions, ExportResult, counts_by_kind, expor
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
 from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
+from components.helm_values import kds_auth_settings
 from components.kds_tls import kds_certificates
 from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
 from components.preflight import preflight
 from components.products import API_PORT
+from components.zone_auth import ZONE_TOKEN_KEY, ZONE_TOKEN_SECRET, ZoneToken, ZoneTokenArgs
 from components.zone_cp import ZoneControlPlane, ZoneControlPlaneArgs
 
 Exporter = Callable[[FederationConfig, ZoneConfig, int], ExportResult]
@@ -96,6 +98,7 @@ class Federation:
     global_: GlobalEndpoint
     exported: ExportedMeshResources | None
     zones: dict[str, ZoneControlPlane]
+    zone_tokens: dict[str, ZoneToken]
     checks: dict[str, FederationCheck]
     exports: dict[str, ExportResult]
     documents: dict[str, tuple[Mapping[str, Any], ...]]
@@ -137,16 +140,27 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
     global_provider = k8s.Provider("global", context=cfg.global_.kube_context, kubeconfig=cfg.kubeconfig)
     global_ = _global_endpoint(cfg, source, global_provider)
     if cfg.role == "global":
-        return Federation(global_, None, {}, {}, exports, documents)
+        return Federation(global_, None, {}, {}, {}, exports, documents)
+
+    zone_providers = {
+        zone.name: k8s.Provider(f"zone-{zone.name}", context=zone.kube_context, kubeconfig=cfg.kubeconfig)
+        for zone in cfg.zones
+    }
+    zone_tokens = {zone.name: _zone_token(cfg, index, zone, zone_providers[zone.name], global_)
+                   for index, zone in enumerate(cfg.zones) if cfg.zone_auth.enabled and zone.federated}
 
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
         objects=shared, provider=global_provider, global_release=global_.release,
     ))
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}
+    token_env = kds_auth_settings(cfg.chart_version).zone_token_env
     for zone in cfg.zones:
-        provider = k8s.Provider(f"zone-{zone.name}", context=zone.kube_context, kubeconfig=cfg.kubeconfig)
+        provider = zone_providers[zone.name]
         waits_for = [global_.release] if global_.release else []
+        token = zone_tokens.get(zone.name)
+        if token is not None:
+            waits_for.append(token.secret)
         zone_cp = ZoneControlPlane(f"zone-{zone.name}", ZoneControlPlaneArgs(
             zone_name=zone.name, source=source, release_name=zone.release_name,
             namespace=cfg.namespace, kube_context=zone.kube_context, provider=provider,
@@ -155,6 +169,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
             depends_on=[*waits_for, *exported.for_zone(zone.name)],
             install=zone.install, kubeconfig=cfg.kubeconfig,
             ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
+            zone_token_secret=(token_env, ZONE_TOKEN_SECRET, ZONE_TOKEN_KEY) if token else None,
         ))
         zones[zone.name] = zone_cp
         if cfg.check.enabled and zone.federated:
@@ -170,7 +185,25 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                 interval_seconds=cfg.check.interval_seconds,
                 zone_release=zone_cp.release,
             ))
-    return Federation(global_, exported, zones, checks, exports, documents)
+    return Federation(global_, exported, zones, zone_tokens, checks, exports, documents)
+
+
+def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k8s.Provider,
+                global_: GlobalEndpoint) -> ZoneToken:
+    """The zone's token, issued by the global with its admin token (global.apiToken, or its
+    admin-user-token Secret) over global.apiUrl or a kubectl port-forward."""
+    issuer = None if zone.zone_token is not None else {
+        "zone": zone.name, "zone_index": index, "valid_for": cfg.zone_auth.valid_for,
+        "context": cfg.global_.kube_context, "namespace": cfg.namespace,
+        "service": cfg.product.control_plane_service, "port": API_PORT,
+        "kubeconfig": cfg.kubeconfig, "url": cfg.global_.api_url, "token": cfg.global_.api_token,
+    }
+    return ZoneToken(f"zone-token-{zone.name}", ZoneTokenArgs(
+        zone_name=zone.name, namespace=cfg.namespace, provider=provider,
+        valid_for=cfg.zone_auth.valid_for, issuer=issuer, given_token=zone.zone_token,
+        depends_on=[global_.release] if global_.release else [],
+        create_namespace=zone.install == "greenfield",
+    ))
 
 
 def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.Provider) -> GlobalEndpoint:
@@ -187,6 +220,7 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
         kds_address=cfg.global_.kds_address,
         kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
         license=cfg.license, extra_values=cfg.global_.values,
+        kds_auth=kds_auth_settings(cfg.chart_version) if cfg.zone_auth.enabled else None,
     ))
     return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release,
                           control_plane)

@@ -43,6 +43,7 @@ class ZoneControlPlaneArgs:
     kubeconfig: str | None = None
     ready_timeout_seconds: int = 600
     extra_values: Mapping[str, Any] = field(default_factory=dict)
+    zone_token_secret: tuple[str, str, str] | None = None   # (env var, Secret, key); None: no auth
 
 
 def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
@@ -69,6 +70,7 @@ class ZoneControlPlane(pulumi.ComponentResource):
             kds_global_url=args.kds_url,
             kds_ca_cert=args.kds_ca_cert,
             extra=args.extra_values,
+            zone_token_secret=args.zone_token_secret,
         )
         resolved = pulumi.Output.from_input(values)
         self.values = resolved

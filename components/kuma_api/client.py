@@ -1,7 +1,8 @@
 """HTTP client for a Kuma / Kong Mesh control plane API (port 5681).
 
-One job: turn GETs against the control plane into parsed JSON, or into a
-``KumaApiError`` whose message tells the operator what to do next. Retries
+One job: turn requests to the control plane into parsed answers (JSON for GETs, the text of a
+token for ``post_for_text``), or into a ``KumaApiError`` whose message tells the operator what to
+do next. Retries
 live in urllib3's ``Retry`` (idempotent GETs only), never in a hand loop, so
 backoff and Retry-After handling stay standard.
 """
@@ -201,6 +202,32 @@ class KumaApiClient:
         finally:
             response.close()
 
+    def post_for_text(self, path: str, body: Mapping[str, Any]) -> str:
+        """POST a JSON body and return the text answer (the token endpoints answer a bare token).
+
+        Not retried on 5xx (urllib3 retries GETs only): a token request is cheap to repeat by
+        hand, and the error says so. The answer is never echoed into an error message."""
+        url = self.url_for(path)
+        with self._lock:
+            self._requests += 1
+        try:
+            response = self._session.post(
+                url, json=dict(body),
+                timeout=(self._target.connect_timeout, self._target.read_timeout),
+            )
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(exc, url) from None
+        try:
+            self._check_status(response, url, retried=False)
+            try:
+                return response.text
+            except requests.exceptions.RequestException as exc:
+                raise KumaApiError(f"The answer from {url} was cut off while reading it: "
+                                   f"{_reason(exc)}. Retry.", url=url,
+                                   status=response.status_code) from None
+        finally:
+            response.close()
+
     # -- error phrasing -------------------------------------------------
 
     def _where(self) -> str:
@@ -251,7 +278,7 @@ class KumaApiClient:
             )
         return KumaApiError(f"Request to {url} failed: {_reason(exc)}", url=url)
 
-    def _check_status(self, response: requests.Response, url: str) -> None:
+    def _check_status(self, response: requests.Response, url: str, *, retried: bool = True) -> None:
         status = response.status_code
         if status < 400:
             return
@@ -279,10 +306,10 @@ class KumaApiClient:
                 status=status,
             )
         if status in _RETRY_STATUSES:
+            after = f" after {self._target.retries} retries" if retried else ""
             raise KumaApiError(
-                f"The control plane at {url} kept answering HTTP {status}{detail} after "
-                f"{self._target.retries} retries; it may be restarting or overloaded. "
-                "Retry later.",
+                f"The control plane at {url} kept answering HTTP {status}{detail}{after}; it "
+                "may be restarting or overloaded. Retry later.",
                 url=url,
                 status=status,
             )

@@ -1,0 +1,5 @@
+import sys
+
+from components.zone_token.cli import main
+
+sys.exit(main())

@@ -1,0 +1,126 @@
+"""Ask the global control plane for a zone token with scope `cp` (POST /tokens/zone)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from components import kube
+from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.zone_token.port_forward import PortForwardError, forwarded, port_forward_command
+
+TOKEN_PATH = "/tokens/zone"
+# The scope a zone control plane needs to authenticate to the global over KDS.
+CP_SCOPE = "cp"
+_JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+
+
+class ZoneTokenError(RuntimeError):
+    """No token could be issued; the message says why and what to do, never a token."""
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    """What `python -m components.zone_token` reads on stdin (JSON, keys as the fields)."""
+
+    zone: str
+    valid_for: str
+    context: str               # the global's kube context
+    namespace: str
+    service: str               # the global's control plane Service (API on `port`)
+    port: int
+    zone_index: int = 0        # for messages: zones[i]
+    kubeconfig: str | None = None
+    url: str | None = None     # the global API; None: `kubectl port-forward` to the Service
+    token: str | None = field(default=None, repr=False)  # None: the admin-user-token Secret
+    kubectl: str = "kubectl"
+    timeout_seconds: float = 30.0  # for the port-forward to come up, and for the answer
+
+    @classmethod
+    def from_json(cls, text: str) -> TokenSpec:
+        try:
+            raw = json.loads(text)
+        except ValueError as error:
+            raise ZoneTokenError(f"the zone token spec is not valid JSON: {error}") from None
+        if not isinstance(raw, Mapping):
+            raise ZoneTokenError("the zone token spec must be a JSON object")
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ZoneTokenError(f"the zone token spec has unknown keys: {', '.join(sorted(unknown))}")
+        for key in ("zone", "valid_for", "context", "namespace", "service"):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise ZoneTokenError(f"the zone token spec needs {key} (a non-empty string)")
+        if not isinstance(raw.get("port"), int):
+            raise ZoneTokenError("the zone token spec needs port (a number)")
+        timeout = raw.get("timeout_seconds", 30.0)
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ZoneTokenError("the zone token spec's timeout_seconds must be a positive number")
+        return cls(**raw)
+
+
+def _admin_token(spec: TokenSpec, read_admin_token: Callable[..., str]) -> tuple[str, str]:
+    if spec.token:
+        return spec.token, "mesh-federation:global.apiToken"
+    try:
+        token = read_admin_token(context=spec.context, namespace=spec.namespace,
+                                 kubeconfig=spec.kubeconfig)
+    except kube.KubeAccessError as error:
+        raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiToken (secret)") from None
+    return token, f"Secret {spec.namespace}/{kube.ADMIN_TOKEN_SECRET} in {spec.context!r}"
+
+
+@contextmanager
+def _given(url: str) -> Iterator[str]:
+    yield url
+
+
+def issue_zone_token(
+    spec: TokenSpec,
+    *,
+    read_admin_token: Callable[..., str] = kube.read_admin_token,
+    forward: Callable[..., AbstractContextManager[str]] = forwarded,
+) -> str:
+    """The zone token for `spec.zone`, issued by the global with an admin token."""
+    admin_token, source = _admin_token(spec, read_admin_token)
+    where = (_given(spec.url) if spec.url else
+             forward(port_forward_command(context=spec.context, namespace=spec.namespace,
+                                          service=spec.service, port=spec.port,
+                                          kubeconfig=spec.kubeconfig, kubectl=spec.kubectl),
+                     timeout_seconds=spec.timeout_seconds))
+    body: dict[str, Any] = {"zone": spec.zone, "scope": [CP_SCOPE], "validFor": spec.valid_for}
+    try:
+        with where as base_url:
+            target = ApiTarget(base_url=base_url, token=admin_token, token_source=source,
+                               address_hint="fix mesh-federation:global.apiUrl" if spec.url else "",
+                               connect_timeout=min(5.0, spec.timeout_seconds),
+                               read_timeout=spec.timeout_seconds, retries=1)
+            with KumaApiClient(target, pool_size=1) as client:
+                answer = client.post_for_text(TOKEN_PATH, body)
+    except PortForwardError as error:
+        raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiUrl") from None
+    except KumaApiError as error:
+        raise ZoneTokenError(_explain(error, spec)) from None
+    token = answer.strip()
+    if not _JWT.match(token):
+        raise ZoneTokenError(
+            f"the global answered POST {TOKEN_PATH} with something that is not a token "
+            f"({len(answer)} characters): is the address a Kong Mesh global control plane?")
+    return token
+
+
+def _explain(error: KumaApiError, spec: TokenSpec) -> str:
+    message = f"issuing the zone token of {spec.zone!r} failed: {error}"
+    if error.status in (401, 403):
+        message += (
+            " Once a zone's user-token signing key has been copied to the global, the global's "
+            "own admin token no longer validates there: set mesh-federation:global.apiToken "
+            "(secret) to an admin token the global accepts (the first federated zone's "
+            "admin-user-token), or issue the token yourself with `kumactl generate zone-token "
+            f"--zone {spec.zone} --scope {CP_SCOPE} --valid-for {spec.valid_for}` and set it with "
+            f"`pulumi config set --secret --path 'mesh-federation:zones[{spec.zone_index}].zoneToken' "
+            "<token>`.")
+    return message
