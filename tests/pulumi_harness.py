@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -17,6 +17,7 @@ from pulumi.runtime.mocks import MockMonitor
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+ISSUED_ZONE_TOKEN = "eyJhbGciOiJSUzI1NiJ9.mock-issued-zone-token.c2ln"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's wire value for an unknown
 
 
@@ -31,6 +32,7 @@ class Registration:
     inputs: dict[str, Any]        # serialized, secrets still wrapped
     custom: bool
     read_id: str | None = None
+    secret_outputs: list[str] = field(default_factory=list)   # additional_secret_outputs
 
     def secret_paths(self) -> list[str]:
         found: list[str] = []
@@ -75,6 +77,7 @@ class RecordingMonitor(MockMonitor):
             type=request.type, name=request.name, urn=response.urn, parent=request.parent,
             provider=request.provider, dependencies=list(request.dependencies),
             inputs=json_format.MessageToDict(request.object), custom=request.custom,
+            secret_outputs=list(request.additionalSecretOutputs),
         ))
         return response
 
@@ -117,7 +120,9 @@ class FederationMocks(pulumi.runtime.Mocks):
         if args.typ == "kubernetes:core/v1:Service" and args.resource_id not in (None, "", UNKNOWN):
             state["status"] = {"loadBalancer": {"ingress": [{"ip": self.load_balancer_ip}]}}
         if args.typ == "command:local:Command" and not self.preview:
-            state["stdout"] = json.dumps({"zone": "mock", "online": True})
+            # The zone token issuer prints a token; the check prints its result.
+            state["stdout"] = (ISSUED_ZONE_TOKEN + "\n" if args.name.endswith("-issue")
+                               else json.dumps({"zone": "mock", "online": True}))
         if args.typ.startswith("tls:") and not self.preview:
             # Stand-ins for what pulumi-tls computes; recognisable in any output they reach.
             state.setdefault("privateKeyPem", f"-----BEGIN PRIVATE KEY----- {args.name}")

@@ -1,0 +1,150 @@
+"""Kong Mesh zone authentication, as the program registers it: the global requires zone tokens,
+each zone gets one (issued by the global, or given), in a Secret on the zone's cluster, before the
+zone release; the token is a secret everywhere. Names follow the chart version (2.14.6 rename)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.config import ConfigError, parse_config
+from components.helm_values import kds_auth_settings
+from tests import factories
+from tests.pulumi_harness import ISSUED_ZONE_TOKEN, RecordingMonitor, run_program
+from tests.test_program import COMMAND, RELEASE, program
+from tests.test_security import assert_nowhere_in_plaintext
+
+SECRET = "kubernetes:core/v1:Secret"
+GIVEN_TOKEN = "eyJhbGciOiJSUzI1NiJ9.given-by-the-user.c2ln"
+GLOBAL_ADMIN = "global-admin-do-not-leak"
+
+
+def federate(preview: bool, **overrides) -> RecordingMonitor:
+    cfg = factories.config(**overrides)
+    documents = {z.name: factories.standard_documents() for z in cfg.zones}
+    return run_program(program(cfg, documents), preview=preview)
+
+
+def zone_values(monitor: RecordingMonitor, zone: str = "zone-1") -> dict:
+    return json.loads(monitor.one(COMMAND, f"{zone}-upgrade").inputs["stdin"])
+
+
+@pytest.mark.parametrize(("version", "env", "value", "zone_env"), [
+    ("2.14.3", "KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", "cpToken",
+     "KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_INLINE"),
+    ("2.14.6", "KUMA_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", "zoneToken",
+     "KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_INLINE"),
+    ("2.15.0", "KUMA_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", "zoneToken",
+     "KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_INLINE"),
+    ("2.14.5", "KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", "cpToken",
+     "KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_INLINE"),
+])
+def test_variable_names_follow_the_chart_version(version, env, value, zone_env):
+    monitor = federate(False, chartVersion=version)
+    global_cp = monitor.one(RELEASE, "global").inputs["values"]["kuma"]["controlPlane"]
+    assert global_cp["envVars"] == {env: value}
+    zone_cp = zone_values(monitor)["kuma"]["controlPlane"]
+    assert zone_cp["secrets"] == {"kdsZoneToken": {
+        "Env": zone_env, "Secret": "mesh-federation-zone-token", "Key": "token"}}
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_the_global_issues_the_token_after_its_release_and_the_zone_reads_it_from_a_secret(preview):
+    monitor = federate(preview, **{"global": {"kubeContext": "mesh-global",
+                                              "kdsAddress": "host.minikube.internal",
+                                              "apiToken": GLOBAL_ADMIN}})
+    issue = monitor.one(COMMAND, "zone-token-zone-1-issue")
+    assert monitor.one(RELEASE, "global").urn in issue.dependencies
+    assert "-m components.zone_token" in issue.inputs["create"]
+    assert issue.inputs["logging"] == "stderr", "stdout is the token: never streamed to the console"
+    assert "stdin" in issue.secret_paths()
+    assert "stdout" in issue.secret_outputs, "the issued token is a secret in state"
+    secret = monitor.one(SECRET, "zone-token-zone-1")
+    assert secret.provider.startswith(monitor.one("pulumi:providers:kubernetes", "zone-zone-1").urn)
+    assert secret.inputs["metadata"] == {"name": "mesh-federation-zone-token",
+                                         "namespace": "kong-mesh-system"}
+    assert secret.secret_paths(), "the token Secret's data is a Pulumi secret"
+    upgrade = monitor.one(COMMAND, "zone-1-upgrade")
+    assert secret.urn in upgrade.dependencies, "the zone restarts only once its token is there"
+    assert_nowhere_in_plaintext(monitor, GLOBAL_ADMIN, ISSUED_ZONE_TOKEN)
+    if not preview:
+        spec = json.loads(issue.inputs["stdin"]["value"])
+        assert spec == {"zone": "zone-1", "zone_index": 0, "valid_for": "8760h",
+                        "context": "mesh-global", "namespace": "kong-mesh-system",
+                        "service": "kong-mesh-control-plane", "port": 5681, "kubeconfig": None,
+                        "url": None, "token": GLOBAL_ADMIN}
+
+
+def test_a_given_zone_token_skips_the_issuer_and_stays_secret():
+    zones = [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1",
+              "apiToken": "zone-admin-token", "zoneToken": GIVEN_TOKEN}]
+    monitor = federate(False, zones=zones)
+    assert not [r for r in monitor.of_type(COMMAND) if r.name.endswith("-issue")]
+    secret = monitor.one(SECRET, "zone-token-zone-1")
+    assert secret.secret_paths()
+    assert_nowhere_in_plaintext(monitor, GIVEN_TOKEN, "given-by-the-user")
+
+
+def test_a_greenfield_zone_gets_its_namespace_before_the_token_secret():
+    zones = [{"name": "zone-new", "kubeContext": "mesh-zone-new", "install": "greenfield"}]
+    monitor = federate(False, zones=zones)
+    namespace = monitor.one("kubernetes:core/v1:Namespace", "zone-token-zone-new")
+    secret = monitor.one(SECRET, "zone-token-zone-new")
+    assert namespace.urn in secret.dependencies
+    assert secret.urn in monitor.one(RELEASE, "zone-zone-new").dependencies
+
+
+def test_zone_auth_none_registers_no_token_and_no_auth_values():
+    monitor = federate(False, zoneAuth={"mode": "none"})
+    assert not monitor.of_type("mesh-federation:index:ZoneToken")
+    assert "envVars" not in monitor.one(RELEASE, "global").inputs["values"]["kuma"]["controlPlane"]
+    assert "secrets" not in zone_values(monitor)["kuma"]["controlPlane"]
+
+
+def test_a_zone_going_back_to_standalone_needs_no_token():
+    zones = [{"name": "zone-1", "kubeContext": "mesh-zone", "federated": False}]
+    monitor = federate(False, zones=zones)
+    assert not monitor.of_type("mesh-federation:index:ZoneToken")
+
+
+def test_a_zones_stack_issues_tokens_from_the_global_it_references():
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global")
+    documents = {z.name: factories.standard_documents() for z in cfg.zones}
+    monitor = run_program(program(cfg, documents), preview=False,
+                          stack_outputs={"kdsUrl": "grpcs://kds.example.com:5685",
+                                         "kdsCaCert": "-----BEGIN CERTIFICATE----- ref"})
+    issue = monitor.one(COMMAND, "zone-token-zone-1-issue")
+    assert not monitor.of_type(RELEASE), "no global release in a zones stack"
+    assert json.loads(issue.inputs["stdin"]["value"])["context"] == "mesh-global"
+
+
+def test_kds_auth_settings_parse_versions_with_prefixes_and_suffixes():
+    assert kds_auth_settings("v2.14.6").global_type == "zoneToken"
+    assert kds_auth_settings("2.14.6-rc.1").global_type == "zoneToken"
+    assert kds_auth_settings("2.14.5").global_type == "cpToken"
+
+
+@pytest.mark.parametrize(("overrides", "needles"), [
+    ({"product": "kuma", "zoneAuth": {"mode": "zoneToken"}},
+     ["zoneAuth.mode", "Kuma 2.x has none", "zoneAuth.mode' none"]),
+    ({"zoneAuth": {"mode": "mutualTls"}}, ["zoneAuth.mode", "'mutualTls' is unknown", "zoneToken or none"]),
+    ({"zoneAuth": {"validFor": "1 year"}}, ["zoneAuth.validFor", "8760h"]),
+    ({"zoneAuth": {"validFor": "0h"}}, ["zoneAuth.validFor", "positive duration"]),
+    ({"zoneAuth": {"mode": "none"},
+      "zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "zoneToken": GIVEN_TOKEN}]},
+     ["zones[0].zoneToken is set but zoneAuth.mode is none"]),
+])
+def test_bad_zone_auth_config_names_the_key_and_the_fix(overrides, needles):
+    with pytest.raises(ConfigError) as caught:
+        factories.config(**overrides)
+    for needle in needles:
+        assert needle in str(caught.value)
+    assert GIVEN_TOKEN not in str(caught.value)
+
+
+def test_kuma_defaults_to_no_zone_auth_and_kong_mesh_to_zone_tokens():
+    kuma = parse_config({"product": "kuma", "global": {"kubeContext": "g", "kdsAddress": "kds"},
+                         "zones": [{"name": "z", "kubeContext": "z"}]})
+    assert kuma.zone_auth.mode == "none"
+    assert factories.config().zone_auth.mode == "zoneToken"
