@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 import yaml
 
-from components.helm_values import deep_merge, global_values, key_paths, zone_values
+from components.helm_values import (
+    KDS_AUTH_AFTER_RENAME,
+    KDS_AUTH_BEFORE_RENAME,
+    deep_merge,
+    global_values,
+    key_paths,
+    zone_values,
+)
 from components.products import KONG_MESH, KUMA, Product
 from tests.upstream import upstream_path
 
@@ -16,7 +23,7 @@ CHART_VALUES = ["chart/values.yaml", "chart/values-v2.10.11.yaml"]
 
 # Keys whose value is a free-form map in the chart (its values.yaml shows only a commented
 # example): the chart ranges over whatever entries it is given.
-FREE_FORM = {("controlPlane", "secrets")}
+FREE_FORM = {("controlPlane", "secrets"), ("controlPlane", "envVars")}
 
 
 def chart_has(values: Any, path: tuple[str, ...]) -> bool:
@@ -43,6 +50,11 @@ def role_values(product: Product) -> dict[str, dict[str, Any]]:
             product, {}, kds_server_secret="kds-server-tls", license_secret=("lic", "license.json")),
         "zone": zone_values(product, zone_name="zone-1", kds_global_url="grpcs://kds:5685",
                             kds_ca_cert=None, extra={}),
+        "global-with-zone-auth": global_values(product, {}, kds_auth=KDS_AUTH_BEFORE_RENAME),
+        "global-with-zone-auth-renamed": global_values(product, {}, kds_auth=KDS_AUTH_AFTER_RENAME),
+        "zone-with-token": zone_values(
+            product, zone_name="zone-1", kds_global_url="grpcs://kds:5685", kds_ca_cert=None, extra={},
+            zone_token_secret=("KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_INLINE", "token-secret", "token")),
         "zone-verifying": zone_values(product, zone_name="zone-1", kds_global_url="grpcs://kds:5685",
                                       kds_ca_cert="-----BEGIN CERTIFICATE-----", extra={}),
         "standalone": zone_values(product, zone_name="zone-1", kds_global_url=None,
