@@ -7,7 +7,7 @@ serialized inputs with their secret markers), not what the code meant to send.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,13 +104,18 @@ class FederationMocks(pulumi.runtime.Mocks):
     release's status and a Service read are left out, so the SDK makes them unknown."""
 
     def __init__(self, preview: bool, load_balancer_ip: str = "203.0.113.10",
-                 stack_outputs: dict[str, Any] | None = None) -> None:
+                 stack_outputs: dict[str, Any] | None = None,
+                 failing: Mapping[str, str] | None = None) -> None:
         self.preview = preview
+        # Resource name -> the error its create fails with, as a provider would report it.
+        self.failing = dict(failing or {})
         self.load_balancer_ip = load_balancer_ip
         self.stack_outputs = stack_outputs or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
+        if args.name in self.failing:
+            raise RuntimeError(self.failing[args.name])
         if args.typ == "pulumi:pulumi:StackReference":
             return args.name, {"name": args.name, "outputs": self.stack_outputs,
                                "secretOutputNames": []}
@@ -153,7 +158,11 @@ def run_program(program: Callable[[], Any], *, preview: bool, **mock_options: An
             return None
         return result
 
-    body()
+    try:
+        body()
+    except BaseException as error:  # a registration failed (e.g. `failing`): keep what was seen
+        error.monitor = monitor  # type: ignore[attr-defined]
+        raise
     if failures:
         # Tests that expect a failure still read what was registered before it.
         failures[0].monitor = monitor  # type: ignore[attr-defined]

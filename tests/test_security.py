@@ -132,3 +132,25 @@ def test_license_is_for_kong_mesh_only():
         parse_config({"product": "kuma", "license": "x", "kdsTls": {"mode": "skipVerify"},
                       "global": {"kubeContext": "g"}, "zones": [{"name": "z", "kubeContext": "c"}]})
     assert "license: only Kong Mesh" in str(error.value)
+
+
+def test_a_failed_check_leaves_a_stack_that_a_rerun_completes():
+    """The check fails `pulumi up` (its command's create fails, so it is not saved in state); a
+    re-run registers every other resource with the same inputs (no change for the engine to
+    make) and creates the check again, which now passes."""
+    cfg = factories.config()
+    documents = {z.name: factories.standard_documents() for z in cfg.zones}
+    reason = "zone zone-1 is not online in the global control plane after 600s"
+    with pytest.raises(Exception) as caught:
+        run_program(program(cfg, documents), preview=False, failing={"check-zone-1-run": reason})
+    assert reason in str(caught.value)
+    failed: RecordingMonitor = caught.value.monitor  # type: ignore[attr-defined]
+    second = run_program(program(cfg, documents), preview=False)
+
+    def shape(monitor: RecordingMonitor, *, skip: str) -> list[tuple[str, str, str, list[str]]]:
+        return sorted((r.type, r.name, r.plaintext(), sorted(r.dependencies))
+                      for r in monitor.registrations if r.name != skip)
+
+    assert shape(failed, skip="check-zone-1-run") == shape(second, skip="check-zone-1-run")
+    rerun_check = second.one(COMMAND, "check-zone-1-run")
+    assert second.one(COMMAND, "zone-1-upgrade").urn in rerun_check.dependencies
