@@ -126,3 +126,11 @@ def test_dev_stack_file_is_valid():
     assert cfg.global_.kube_context == "mesh-global"
     assert cfg.zones[0].name == "zone-1" and cfg.zones[0].kube_context == "mesh-zone"
     assert cfg.global_.kds_address is not None and cfg.global_.kds_address.host == "host.minikube.internal"
+
+
+def test_unknown_install_mode_and_role_name_the_accepted_values():
+    message = problems(raw(role="regional", zones=[{"name": "zone-1", "kubeContext": "z",
+                                                     "install": "bluegreen"}]))
+    assert "zones[0].install: 'bluegreen' is unknown; use brownfield" in message
+    assert "greenfield" in message
+    assert "role: 'regional' is unknown; use all (one stack), global or zones" in message

@@ -154,3 +154,16 @@ def test_without_api_url_the_zone_is_read_through_the_kube_service_proxy(anonymo
     # From the kube API's Secrets (test_kube.SECRETS), not from the zone API.
     assert "default.ca-builtin-cert-ca-1" in secret_names
     assert "user-token-signing-key-1" in secret_names
+
+
+def test_an_unreachable_zone_api_names_the_address_and_the_port_forward():
+    cfg = parse_config({"global": {"kubeContext": "g", "kdsAddress": "kds"}, "zones": [
+        {"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:9", "apiToken": "t"}]})
+    with pytest.raises(Exception) as error:
+        run_program(lambda: build(cfg), preview=True)
+    message = str(error.value)
+    assert "http://127.0.0.1:9" in message
+    assert ("kubectl --context mesh-zone port-forward -n kong-mesh-system "
+            "svc/kong-mesh-control-plane") in message
+    assert "zones[0].apiUrl" in message
+    assert error.value.monitor.registrations == []
