@@ -211,7 +211,9 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
         # A separate stack owns the global: read its address and CA from its outputs.
         assert cfg.global_stack is not None  # validated in config
         reference = pulumi.StackReference(cfg.global_stack)
-        kds_url = reference.require_output("kdsUrl").apply(str)
+        kds_url = pulumi.Output.all(
+            reference.require_output("kdsUrl"), reference.get_output("zoneAuth"),
+        ).apply(lambda pair: _agreeing_on_zone_auth(cfg, str(pair[0]), pair[1]))
         ca = None if cfg.kds_tls.skip_verify else reference.require_output("kdsCaCert").apply(str)
         return GlobalEndpoint(kds_url, ca, None, None)
     control_plane = GlobalControlPlane("global", GlobalControlPlaneArgs(
@@ -224,6 +226,17 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
     ))
     return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release,
                           control_plane)
+
+
+def _agreeing_on_zone_auth(cfg: FederationConfig, kds_url: str, global_mode: Any) -> str:
+    """A zones stack must authenticate the way its global expects, or its zones are refused (or
+    hold tokens nobody asks for): stop before switching any zone."""
+    if global_mode is not None and global_mode != cfg.zone_auth.mode:
+        raise ValueError(
+            f"zoneAuth.mode is {cfg.zone_auth.mode} here, but the global stack {cfg.global_stack} "
+            f"runs with zoneAuth.mode {global_mode}: set `pulumi config set --path "
+            f"'mesh-federation:zoneAuth.mode' {global_mode}` in this stack")
+    return kds_url
 
 
 def _warn_about_defaults(cfg: FederationConfig) -> None:
@@ -253,9 +266,10 @@ def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
     out: dict[str, Any] = {
         "globalApiUrl": api_url,
         "globalGuiUrl": f"{api_url}/gui",
-        # kdsUrl, kdsCaCert and chartVersion are what a zones stack reads (role zones).
+        # kdsUrl, kdsCaCert, chartVersion and zoneAuth are what a zones stack reads (role zones).
         "kdsUrl": federation.global_.kds_url,
         "chartVersion": cfg.chart_version,
+        "zoneAuth": cfg.zone_auth.mode,
         "zones": zones_out,
     }
     if federation.global_.kds_ca_cert is not None:

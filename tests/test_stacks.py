@@ -63,7 +63,7 @@ def test_a_global_stack_installs_the_global_and_exports_what_zones_need():
     monitor = run_program(program, preview=False)
     assert [r.name for r in monitor.of_type(RELEASE)] == ["global-release"]
     assert not monitor.of_type("command:")
-    assert {"kdsUrl", "kdsCaCert", "chartVersion"} <= set(holder["outputs"])
+    assert {"kdsUrl", "kdsCaCert", "chartVersion", "zoneAuth"} <= set(holder["outputs"])
 
 
 @pytest.mark.parametrize("preview", [True, False])
@@ -90,3 +90,16 @@ def test_a_zones_stack_needs_the_global_stack_name():
     from components.config import ConfigError
     with pytest.raises(ConfigError, match="globalStack is required with role zones"):
         factories.config(role="zones")
+
+
+def test_a_zones_stack_that_disagrees_with_its_global_on_zone_auth_stops_before_any_zone():
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global-prod",
+                           zoneAuth={"mode": "none"}, **{"global": {"kubeContext": "mesh-global"}})
+    documents = {"zone-1": factories.standard_documents()}
+    def program():
+        return build(cfg, lambda c, z, i: factories.export_result(documents[z.name])).global_.kds_url
+    stack_outputs = {"kdsUrl": "grpcs://kds.mesh.example.com:5685",
+                     "kdsCaCert": "-----BEGIN CERTIFICATE----- g", "zoneAuth": "zoneToken"}
+    with pytest.raises(Exception, match=r"global stack acme/mesh-federation/global-prod runs with "
+                                        r"zoneAuth.mode zoneToken.*zoneAuth.mode' zoneToken"):
+        run_program(program, preview=True, stack_outputs=stack_outputs)
