@@ -48,6 +48,9 @@ class ExportedMeshResourcesArgs:
     objects: Sequence[SharedObject]
     provider: k8s.Provider
     global_release: pulumi.Resource | None    # None when another stack owns the global
+    # Also waited for: the zone token issuers, which use the global's own admin token; once a
+    # zone's user-token signing key is applied here, that token stops validating.
+    waits_for: Sequence[pulumi.Resource] = ()
 
 
 class ExportedMeshResources(pulumi.ComponentResource):
@@ -62,7 +65,7 @@ class ExportedMeshResources(pulumi.ComponentResource):
         child_opts = pulumi.ResourceOptions(
             parent=self, provider=args.provider,
             # The release brings the CRDs and the validating webhook these objects go through.
-            depends_on=[args.global_release] if args.global_release else [],
+            depends_on=[*([args.global_release] if args.global_release else []), *args.waits_for],
         )
         for shared in args.objects:
             self.resources[shared.key] = self._register(shared, child_opts)

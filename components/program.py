@@ -151,6 +151,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
 
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
         objects=shared, provider=global_provider, global_release=global_.release,
+        waits_for=[token.issued_by for token in zone_tokens.values() if token.issued_by is not None],
     ))
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}

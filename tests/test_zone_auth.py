@@ -67,6 +67,9 @@ def test_the_global_issues_the_token_after_its_release_and_the_zone_reads_it_fro
     assert secret.secret_paths(), "the token Secret's data is a Pulumi secret"
     upgrade = monitor.one(COMMAND, "zone-1-upgrade")
     assert secret.urn in upgrade.dependencies, "the zone restarts only once its token is there"
+    exported = [r for r in monitor.registrations if r.parent.endswith("exported")]
+    assert exported and all(issue.urn in r.dependencies for r in exported), (
+        "the token is issued before the zone's signing key reaches the global")
     assert_nowhere_in_plaintext(monitor, GLOBAL_ADMIN, ISSUED_ZONE_TOKEN)
     if not preview:
         spec = json.loads(issue.inputs["stdin"]["value"])
