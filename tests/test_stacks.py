@@ -41,6 +41,7 @@ def test_non_dev_environments_verify_kds_tls_and_pin_versions(name):
     text = (ROOT / f"Pulumi.{name}.yaml").read_text()
     cfg = stack_config(name)
     assert cfg.kds_tls.mode == "generated"
+    assert cfg.zone_auth.mode == "zoneToken"  # zones authenticate to the global
     assert "mesh-federation:chartVersion" in text  # pinned in the file, not a default
     assert len(cfg.zones) >= 2
     assert "mesh-federation:license:" not in text or "secure:" in text
