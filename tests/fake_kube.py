@@ -12,7 +12,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from tests.http_json import send_json
+from tests.http_json import LoopbackHTTPServer, send_json
 
 KUBE_TOKEN = "kube-bearer-token"
 NS = "kong-mesh-system"
@@ -78,7 +78,7 @@ class FakeKubeApi(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def kubeconfig(tmp_path: Path) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeKubeApi)
+    server = LoopbackHTTPServer(("127.0.0.1", 0), FakeKubeApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     config = {
         "apiVersion": "v1", "kind": "Config", "current-context": "other",

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.http_json import send_json
+from tests.http_json import LoopbackHTTPServer, send_json
 
 # Where `next` points: what the server saw as Host behind a port-forward.
 UNREACHABLE_HOST = "kong-mesh-control-plane.kong-mesh-system:5681"
@@ -98,9 +98,7 @@ class FakeZone:
             def do_GET(self) -> None:
                 zone._handle(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 1024
+        self._server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.base_url
 

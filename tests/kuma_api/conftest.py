@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from loopback import Script, Seen, Server
 
+from tests.http_json import LoopbackHTTPServer
+
 
 @pytest.fixture
 def serve() -> Iterator[Callable[[Script], Server]]:
@@ -39,8 +41,7 @@ def serve() -> Iterator[Callable[[Script], Server]]:
                 self.end_headers()
                 self.wfile.write(raw)
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
+        server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
         servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return Server(f"http://127.0.0.1:{server.server_port}", record)

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 
 from components.zone_token import TokenSpec, ZoneTokenError, issue_zone_token
 from components.zone_token.cli import main
+from tests.http_json import LoopbackHTTPServer
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJab25lIjoiem9uZS0xIiwiU2NvcGUiOlsiY3AiXX0.c2lnbmF0dXJl"
 ADMIN = "global-admin-token"
@@ -58,8 +59,7 @@ def fake_global() -> Iterator[FakeGlobal]:
             self.end_headers()
             self.wfile.write(raw)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     fake.url = f"http://127.0.0.1:{server.server_port}"
     yield fake
