@@ -19,6 +19,8 @@ EXPORT_PROFILES = ("federation-with-policies", "federation")
 INSTALL_MODES = ("brownfield", "greenfield")
 KDS_TLS_MODES = ("generated", "provided", "skipVerify")
 ZONE_AUTH_MODES = ("zoneToken", "none")
+# Keys whose values are secrets: never echoed in an error message.
+SECRET_KEYS = frozenset({"apiToken", "license", "serverKey", "zoneToken"})
 # A Go duration in whole hours, minutes or seconds, as Kuma's token API parses it.
 _DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 # all: one stack owns the global and the zones. global / zones: split stacks, so separate teams
@@ -202,7 +204,8 @@ class _Reader:
                 )
             return default
         if not isinstance(value, str):
-            self.problems.append(f"{self.path(name)}: expected a string, got {value!r}")
+            shown = "a value not shown (it is a secret)" if name in SECRET_KEYS else repr(value)
+            self.problems.append(f"{self.path(name)}: expected a string, got {shown}")
             return default
         return value
 

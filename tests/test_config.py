@@ -134,3 +134,13 @@ def test_unknown_install_mode_and_role_name_the_accepted_values():
     assert "zones[0].install: 'bluegreen' is unknown; use brownfield" in message
     assert "greenfield" in message
     assert "role: 'regional' is unknown; use all (one stack), global or zones" in message
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed_in_the_error():
+    license_object = {"license": {"payload": "do-not-echo-this-license"}}
+    message = problems(raw(license=license_object, zones=[
+        {"name": "zone-1", "kubeContext": "z", "apiToken": 424242424242, "zoneToken": ["tok-do-not-echo"]}]))
+    assert "license: expected a string" in message and "zones[0].apiToken: expected a string" in message
+    assert "zones[0].zoneToken: expected a string" in message
+    for secret in ("do-not-echo-this-license", "424242424242", "tok-do-not-echo"):
+        assert secret not in message
