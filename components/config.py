@@ -17,7 +17,8 @@ from components.products import KDS_PORT, PRODUCTS, Product
 NAMESPACE = "mesh-federation"
 EXPORT_PROFILES = ("federation-with-policies", "federation")
 INSTALL_MODES = ("brownfield", "greenfield")
-KDS_TLS_MODES = ("generated", "provided", "skipVerify")
+KDS_TLS_MODES = ("generated", "provided", "certManager", "skipVerify")
+ISSUER_KINDS = ("ClusterIssuer", "Issuer")
 ZONE_AUTH_MODES = ("zoneToken", "none")
 # Keys whose values are secrets: never echoed in an error message.
 SECRET_KEYS = frozenset({"apiToken", "license", "serverKey", "zoneToken"})
@@ -87,12 +88,16 @@ class ZoneConfig:
 class KdsTlsConfig:
     """How zones trust the global's KDS server. `generated` (default): a CA and a server
     certificate for global.kdsAddress, made by pulumi-tls; `provided`: the user's PEMs;
-    `skipVerify`: no verification, as the guide does (dev only)."""
+    `certManager`: a cert-manager Certificate on the global, signed by the user's issuer, whose
+    CA (`caCert`) zones trust; `skipVerify`: no verification, as the guide does (dev only)."""
 
-    mode: Literal["generated", "provided", "skipVerify"] = "generated"
+    mode: Literal["generated", "provided", "certManager", "skipVerify"] = "generated"
     ca_cert: str | None = None
     server_cert: str | None = None
     server_key: str | None = field(default=None, repr=False)
+    # certManager: the cert-manager issuer that signs the KDS server certificate on the global.
+    issuer: str | None = None
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
 
     @property
     def skip_verify(self) -> bool:
@@ -429,22 +434,38 @@ def _zone_auth(raw: Any, product: Product, zones: list[ZoneConfig], problems: li
 
 def _kds_tls(raw: Any, global_cfg: GlobalConfig | None, problems: list[str]) -> KdsTlsConfig:
     t = _Reader(raw, "kdsTls", problems)
-    t.unknown_keys({"mode", "caCert", "serverCert", "serverKey"})
+    t.unknown_keys({"mode", "caCert", "serverCert", "serverKey", "issuer", "issuerKind"})
     mode = t.string("mode", "generated") or "generated"
     if mode not in KDS_TLS_MODES:
         problems.append(f"kdsTls.mode: {mode!r} is unknown; use one of {', '.join(KDS_TLS_MODES)}")
         return KdsTlsConfig()
+    issuer_kind = t.string("issuerKind", "ClusterIssuer") or "ClusterIssuer"
+    if issuer_kind not in ISSUER_KINDS:
+        problems.append(f"kdsTls.issuerKind: {issuer_kind!r} is unknown; use ClusterIssuer or Issuer")
     tls = KdsTlsConfig(
-        mode="generated" if mode == "generated" else "provided" if mode == "provided" else "skipVerify",
+        mode=("generated" if mode == "generated" else "provided" if mode == "provided"
+              else "certManager" if mode == "certManager" else "skipVerify"),
         ca_cert=t.string("caCert"), server_cert=t.string("serverCert"), server_key=t.string("serverKey"),
+        issuer=t.string("issuer"), issuer_kind="Issuer" if issuer_kind == "Issuer" else "ClusterIssuer",
     )
-    if tls.mode == "generated" and global_cfg is not None and global_cfg.kds_address is None:
+    if tls.mode in ("generated", "certManager") and global_cfg is not None and global_cfg.kds_address is None:
         problems.append(
-            "kdsTls.mode generated needs global.kdsAddress: the server certificate must name the "
+            f"kdsTls.mode {tls.mode} needs global.kdsAddress: the server certificate must name the "
             "address zones dial, known before the global starts. Set global.kdsAddress to a stable "
             "DNS name or reserved IP, or use kdsTls.mode provided (your own certificate), or "
             "skipVerify (dev only)"
         )
+    if tls.mode == "certManager":
+        if not tls.issuer:
+            problems.append(
+                "kdsTls.issuer is required with kdsTls.mode certManager: the cert-manager issuer on "
+                f"the global's cluster, e.g. `pulumi config set --path '{NAMESPACE}:kdsTls.issuer' "
+                "mesh-ca` (kdsTls.issuerKind: ClusterIssuer, the default, or Issuer)")
+        if not tls.ca_cert:
+            problems.append(
+                "kdsTls.caCert is required with kdsTls.mode certManager: the CA certificate the "
+                "issuer signs with, which zones verify the global against; set it with "
+                f"`pulumi config set --path '{NAMESPACE}:kdsTls.caCert' -- \"$(cat ca.pem)\"`")
     if tls.mode == "provided":
         for key, value in (("caCert", tls.ca_cert), ("serverCert", tls.server_cert),
                            ("serverKey", tls.server_key)):

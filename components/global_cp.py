@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 from components.chart_source import ChartSource
 from components.config import KdsAddress
 from components.helm_values import KdsAuthSettings, global_values
-from components.kds_tls import KdsCertificates
+from components.kds_tls import CertManagerRequest, KdsCertificates
 from components.products import KDS_PORT
 
 KDS_SERVER_SECRET = "kds-server-tls"
@@ -121,15 +121,20 @@ class GlobalControlPlane(pulumi.ComponentResource):
             f"{name}-namespace", metadata={"name": args.namespace}, opts=child)
         after_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
         created: list[pulumi.Resource] = [namespace]
-        if args.kds_certificates:
+        certificates = args.kds_certificates
+        if certificates and certificates.cert_manager:
+            created.append(_kds_certificate(f"{name}-kds-server-certificate", args.namespace,
+                                            certificates.cert_manager, after_namespace))
+        elif certificates:
+            assert certificates.server_cert_pem is not None and certificates.server_key_pem is not None
             created.append(k8s.core.v1.Secret(
                 f"{name}-kds-server-tls",
                 metadata={"name": KDS_SERVER_SECRET, "namespace": args.namespace},
                 type="kubernetes.io/tls",
                 string_data={
-                    "tls.crt": args.kds_certificates.server_cert_pem,
-                    "tls.key": args.kds_certificates.server_key_pem,  # a secret already
-                    "ca.crt": args.kds_certificates.ca_cert_pem,
+                    "tls.crt": certificates.server_cert_pem,
+                    "tls.key": certificates.server_key_pem,  # a secret already
+                    "ca.crt": certificates.ca_cert_pem,
                 },
                 opts=after_namespace,
             ))
@@ -142,3 +147,21 @@ class GlobalControlPlane(pulumi.ComponentResource):
                 opts=after_namespace,
             ))
         return created
+
+
+def _kds_certificate(name: str, namespace: str, request: CertManagerRequest,
+                     opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """A cert-manager Certificate that writes the KDS server's TLS Secret on the global."""
+    spec: dict[str, Any] = {
+        "secretName": KDS_SERVER_SECRET,
+        "commonName": (request.dns_names or request.ip_addresses)[0],
+        "issuerRef": {"name": request.issuer, "kind": request.issuer_kind, "group": "cert-manager.io"},
+        "usages": ["server auth", "digital signature", "key encipherment"],
+    }
+    if request.dns_names:
+        spec["dnsNames"] = list(request.dns_names)
+    if request.ip_addresses:
+        spec["ipAddresses"] = list(request.ip_addresses)
+    return k8s.apiextensions.CustomResource(
+        name, api_version="cert-manager.io/v1", kind="Certificate",
+        metadata={"name": KDS_SERVER_SECRET, "namespace": namespace}, spec=spec, opts=opts)

@@ -2,7 +2,10 @@
 
 `generated`: pulumi-tls makes a CA and a server certificate whose SAN is global.kdsAddress (an
 IP address SAN for an IP, a DNS SAN for a name). Private keys are Pulumi secrets (pulumi-tls
-marks them so). `provided`: the user's PEMs, the key wrapped as a secret.
+marks them so). `provided`: the user's PEMs, the key wrapped as a secret. `certManager`: a
+cert-manager Certificate on the global (the chart's own cert-manager support covers only its
+webhook certificates), so the key never leaves the global's cluster and cert-manager renews it;
+zones trust the issuer's CA.
 """
 
 from __future__ import annotations
@@ -19,11 +22,23 @@ _CA_HOURS = 10 * 365 * 24
 _SERVER_HOURS = 2 * 365 * 24
 
 
+@dataclass(frozen=True)
+class CertManagerRequest:
+    """What the cert-manager Certificate for the KDS server asks for."""
+
+    issuer: str
+    issuer_kind: str
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+
+
 @dataclass
 class KdsCertificates:
     ca_cert_pem: pulumi.Output[str]
-    server_cert_pem: pulumi.Output[str]
-    server_key_pem: pulumi.Output[str]
+    # None with cert-manager, which writes the server certificate and key into the Secret itself.
+    server_cert_pem: pulumi.Output[str] | None = None
+    server_key_pem: pulumi.Output[str] | None = None
+    cert_manager: CertManagerRequest | None = None
 
 
 def _is_ip(host: str) -> bool:
@@ -91,4 +106,13 @@ def kds_certificates(config: KdsTlsConfig, address: KdsAddress | None) -> KdsCer
             server_key_pem=pulumi.Output.secret(config.server_key),
         )
     assert address is not None  # validated in config
+    if config.mode == "certManager":
+        assert config.issuer and config.ca_cert  # validated in config
+        host = address.host.strip("[]")
+        return KdsCertificates(
+            ca_cert_pem=pulumi.Output.from_input(config.ca_cert),
+            cert_manager=CertManagerRequest(
+                issuer=config.issuer, issuer_kind=config.issuer_kind,
+                dns_names=() if _is_ip(host) else (host,), ip_addresses=(host,) if _is_ip(host) else ()),
+        )
     return GeneratedKdsCertificates("kds-tls", address).certificates

@@ -113,12 +113,51 @@ def test_the_way_back_returns_the_zone_to_standalone_without_uninstalling_it():
     ({"mode": "tofu"}, "kdsTls.mode: 'tofu' is unknown"),
     ({"mode": "provided"}, "kdsTls.caCert is required"),
     ({"mode": "provided", "caCert": "x", "serverCert": "y"}, "kdsTls.serverKey is required"),
+    ({"mode": "certManager", "caCert": "x"}, "kdsTls.issuer is required with kdsTls.mode certManager"),
+    ({"mode": "certManager", "issuer": "mesh-ca"}, "kdsTls.caCert is required with kdsTls.mode certManager"),
+    ({"mode": "certManager", "issuer": "i", "caCert": "x", "issuerKind": "Vault"},
+     "kdsTls.issuerKind: 'Vault' is unknown; use ClusterIssuer or Issuer"),
 ])
 def test_bad_kds_tls_config(tls, words):
     with pytest.raises(ConfigError) as error:
         parse_config({"kdsTls": tls, "global": {"kubeContext": "g", "kdsAddress": "kds"},
                       "zones": [{"name": "z", "kubeContext": "c"}]})
     assert words in str(error.value)
+
+
+CERT_MANAGER_TLS = {"mode": "certManager", "issuer": "mesh-ca",
+                    "caCert": "-----BEGIN CERTIFICATE----- issuer-ca"}
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_cert_manager_issues_the_kds_certificate_on_the_global_and_zones_trust_its_ca(preview):
+    monitor = federate(preview, kdsTls=CERT_MANAGER_TLS)
+    assert not monitor.of_type("tls:"), "no key is made outside the global's cluster"
+    assert not [r for r in monitor.of_type("kubernetes:core/v1:Secret") if r.name == "global-kds-server-tls"]
+    certificate = monitor.one("kubernetes:cert-manager.io/v1:Certificate")
+    assert certificate.inputs["metadata"] == {"name": "kds-server-tls", "namespace": "kong-mesh-system"}
+    assert certificate.inputs["spec"] == {
+        "secretName": "kds-server-tls", "commonName": "host.minikube.internal",
+        "dnsNames": ["host.minikube.internal"],
+        "issuerRef": {"name": "mesh-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        "usages": ["server auth", "digital signature", "key encipherment"]}
+    assert certificate.provider.startswith(monitor.one("pulumi:providers:kubernetes", "global").urn)
+    release = monitor.one(RELEASE, "global")
+    assert certificate.urn in release.dependencies
+    assert release.inputs["values"]["kuma"]["controlPlane"]["tls"]["kdsGlobalServer"] == {
+        "secretName": "kds-server-tls"}
+    if not preview:
+        values = json.loads(monitor.one(COMMAND, "zone-1-upgrade").inputs["stdin"])
+        assert values["kuma"]["controlPlane"]["tls"]["kdsZoneClient"] == {
+            "skipVerify": False, "create": True, "cert": "-----BEGIN CERTIFICATE----- issuer-ca"}
+
+
+def test_cert_manager_with_an_ip_kds_address_asks_for_an_ip_san():
+    monitor = federate(False, kdsTls={**CERT_MANAGER_TLS, "issuerKind": "Issuer"},
+                       **{"global": {"kubeContext": "mesh-global", "kdsAddress": "10.1.2.3"}})
+    spec = monitor.one("kubernetes:cert-manager.io/v1:Certificate").inputs["spec"]
+    assert spec["ipAddresses"] == ["10.1.2.3"] and "dnsNames" not in spec
+    assert spec["issuerRef"]["kind"] == "Issuer"
 
 
 def test_generated_tls_needs_a_known_kds_address():
