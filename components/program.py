@@ -151,7 +151,8 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
 
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
         objects=shared, provider=global_provider, global_release=global_.release,
-        waits_for=[token.issued_by for token in zone_tokens.values() if token.issued_by is not None],
+        signing_keys_wait_for=[token.issued_by for token in zone_tokens.values()
+                               if token.issued_by is not None],
     ))
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}
