@@ -16,8 +16,8 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.export.kube import SIGNING_KEY_PREFIX
 from components.merge import ObjectKey, SharedObject
+from components.signing_keys import SIGNING_KEY_PREFIXES
 
 # Output-only metadata: never sent to the API server.
 _READ_ONLY_METADATA = ("creationTimestamp", "resourceVersion", "uid", "generation",
@@ -61,11 +61,6 @@ def _resume_gc(thresholds: tuple[int, int, int]) -> None:
     gc.set_threshold(*thresholds)
 
 
-def is_signing_key(key: ObjectKey) -> bool:
-    """A zone's user-token signing key (a GlobalSecret, in Kubernetes a v1 Secret)."""
-    return key.kind == "Secret" and key.name.startswith(SIGNING_KEY_PREFIX)
-
-
 def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metadata.items() if k not in _READ_ONLY_METADATA}
 
@@ -75,10 +70,6 @@ class ExportedMeshResourcesArgs:
     objects: Sequence[SharedObject]
     provider: k8s.Provider
     global_release: pulumi.Resource | None    # None when another stack owns the global
-    # What the zones' user-token signing keys also wait for: the zone token issuers, which use
-    # the global's own admin token; once a zone's signing key replaces the global's here, that
-    # token stops validating. Only those objects wait: the others need only the release.
-    signing_keys_wait_for: Sequence[pulumi.Resource] = ()
 
 
 class ExportedMeshResources(pulumi.ComponentResource):
@@ -94,9 +85,6 @@ class ExportedMeshResources(pulumi.ComponentResource):
         release = [args.global_release] if args.global_release else []
         child_opts = pulumi.ResourceOptions(
             parent=self, provider=args.provider, depends_on=_one_dependency_input(release))
-        signing_key_opts = pulumi.ResourceOptions(
-            parent=self, provider=args.provider,
-            depends_on=_one_dependency_input([*release, *args.signing_keys_wait_for]))
         # Registering thousands of objects makes millions of long-lived Python objects (each
         # resource's Outputs, futures and serialized properties, alive until the program ends).
         # CPython's cyclic collector runs a full (oldest-generation) collection each time that
@@ -110,8 +98,7 @@ class ExportedMeshResources(pulumi.ComponentResource):
         gc.set_threshold(thresholds[0], thresholds[1], 1_000_000)
         try:
             for shared in args.objects:
-                opts = signing_key_opts if is_signing_key(shared.key) else child_opts
-                self.resources[shared.key] = self._register(shared, opts)
+                self.resources[shared.key] = self._register(shared, child_opts)
                 self.zones_of[shared.key] = shared.zones
         except BaseException:
             gc.set_threshold(*thresholds)
@@ -141,6 +128,11 @@ class ExportedMeshResources(pulumi.ComponentResource):
         body = {k: v for k, v in document.items() if k not in ("status",)}
         body["metadata"] = metadata
         return KumaObject(name, body, opts)
+
+    def signing_keys(self) -> list[pulumi.CustomResource]:
+        """The token signing keys copied here (from one zone at most, see signing_keys.py)."""
+        return [r for key, r in self.resources.items()
+                if key.kind == "Secret" and key.name.startswith(SIGNING_KEY_PREFIXES)]
 
     def for_zone(self, zone: str) -> list[pulumi.CustomResource]:
         return [r for key, r in self.resources.items() if zone in self.zones_of[key]]

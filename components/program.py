@@ -8,7 +8,7 @@ release after the global release and every object it needs, and a check per zone
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,7 @@ from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
 from components.preflight import preflight
 from components.products import API_PORT
+from components.signing_keys import is_signing_key, keep_one_zones_signing_keys
 from components.zone_auth import ZONE_TOKEN_KEY, ZONE_TOKEN_SECRET, ZoneToken, ZoneTokenArgs
 from components.zone_cp import ZoneControlPlane, ZoneControlPlaneArgs
 
@@ -133,6 +134,10 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
         for warning in (*result.warnings, *checked.warnings):
             pulumi.log.warn(f"{zone.name}: {warning}")
         exports[zone.name], documents[zone.name] = result, checked.documents
+    key_zone = signing_key_zone(cfg, documents)
+    documents, key_warnings = keep_one_zones_signing_keys(documents, key_zone)
+    for warning in key_warnings:
+        pulumi.log.warn(warning)
     shared = merge_exports(documents)
     _warn_about_defaults(cfg)
 
@@ -146,14 +151,16 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
         zone.name: k8s.Provider(f"zone-{zone.name}", context=zone.kube_context, kubeconfig=cfg.kubeconfig)
         for zone in cfg.zones
     }
-    zone_tokens = {zone.name: _zone_token(cfg, index, zone, zone_providers[zone.name], global_)
-                   for index, zone in enumerate(cfg.zones) if cfg.zone_auth.enabled and zone.federated}
-
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
         objects=shared, provider=global_provider, global_release=global_.release,
-        signing_keys_wait_for=[token.issued_by for token in zone_tokens.values()
-                               if token.issued_by is not None],
     ))
+    # Tokens are issued once the signing keys copied from a zone are in place: issued earlier,
+    # they would be signed with a key the copy then replaces.
+    issuer_waits = [*([global_.release] if global_.release else []), *exported.signing_keys()]
+    zone_tokens = {zone.name: _zone_token(cfg, index, zone, zone_providers[zone.name], issuer_waits,
+                                          key_zone)
+                   for index, zone in enumerate(cfg.zones) if cfg.zone_auth.enabled and zone.federated}
+
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}
     token_env = kds_auth_settings(cfg.chart_version).zone_token_env
@@ -190,21 +197,42 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
     return Federation(global_, exported, zones, zone_tokens, checks, exports, documents)
 
 
+def signing_key_zone(cfg: FederationConfig,
+                     documents: Mapping[str, Sequence[Mapping[str, Any]]]) -> str | None:
+    """The zone whose token signing keys the global takes: the first zone, in config order, that
+    exported any (never in a zones stack). See signing_keys.py."""
+    if cfg.role == "zones":
+        return None
+    return next((zone for zone, docs in documents.items() if any(map(is_signing_key, docs))), None)
+
+
+def _issuer_credential(cfg: FederationConfig, key_zone: str | None) -> dict[str, Any]:
+    """The admin token the global accepts once the copied keys are in place: global.apiToken;
+    else the admin token of the zone whose user-token signing key it now holds; else its own."""
+    if cfg.global_.api_token:
+        return {"token": cfg.global_.api_token, "token_source": "mesh-federation:global.apiToken"}
+    for index, zone in enumerate(cfg.zones):
+        if zone.name == key_zone:
+            if zone.api_token:
+                return {"token": zone.api_token, "token_source": f"mesh-federation:zones[{index}].apiToken"}
+            return {"token": None, "token_context": zone.kube_context}
+    return {"token": None, "token_context": cfg.global_.kube_context}
+
+
 def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k8s.Provider,
-                global_: GlobalEndpoint) -> ZoneToken:
-    """The zone's token, issued by the global with its admin token (global.apiToken, or its
-    admin-user-token Secret) over global.apiUrl or a kubectl port-forward."""
+                waits_for: Sequence[pulumi.Resource], key_zone: str | None) -> ZoneToken:
+    """The zone's token, issued by the global (over global.apiUrl or a kubectl port-forward)."""
     issuer = None if zone.zone_token is not None else {
         "zone": zone.name, "zone_index": index, "valid_for": cfg.zone_auth.valid_for,
         "context": cfg.global_.kube_context, "namespace": cfg.namespace,
         "service": cfg.product.control_plane_service, "port": API_PORT,
-        "kubeconfig": cfg.kubeconfig, "url": cfg.global_.api_url, "token": cfg.global_.api_token,
+        "kubeconfig": cfg.kubeconfig, "url": cfg.global_.api_url,
+        **_issuer_credential(cfg, key_zone),
     }
     return ZoneToken(f"zone-token-{zone.name}", ZoneTokenArgs(
         zone_name=zone.name, namespace=cfg.namespace, provider=provider,
         valid_for=cfg.zone_auth.valid_for, issuer=issuer, given_token=zone.zone_token,
-        depends_on=[global_.release] if global_.release else [],
-        create_namespace=zone.install == "greenfield",
+        depends_on=waits_for, create_namespace=zone.install == "greenfield",
     ))
 
 

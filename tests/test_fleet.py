@@ -111,3 +111,40 @@ def test_a_failing_zone_export_fails_the_program_naming_that_zone():
     with pytest.raises(RuntimeError, match=r"zones\[1\] \(zone-2\)") as error:
         run_program(lambda: build(cfg, exporter), preview=True)
     assert error.value.monitor.registrations == []
+
+
+def signing_keys(zone: str) -> list[dict]:
+    """What every standalone zone exports: token signing keys of its own, same names everywhere."""
+    return [factories.secret(name, kind="system.kuma.io/global-secret", mesh_name=None,
+                             value=f"{zone}-{name}-material")
+            for name in ("user-token-signing-key-1", "zone-token-signing-key-1")]
+
+
+def test_the_global_takes_the_signing_keys_of_the_first_zone_only(caplog):
+    """Each standalone zone has its own keys under the same names: copying all would be a
+    conflict (or, applied one after another, invalidate every token signed before)."""
+    cfg = factories.config(zones=ZONES)
+    documents = {zone: [*docs, *signing_keys(zone)] for zone, docs in three_zone_documents().items()}
+    with caplog.at_level("WARNING"):
+        monitor = run_program(program(cfg, documents), preview=False)
+    keys = [r for r in monitor.registrations if r.parent.endswith("exported") and "signing-key" in r.name]
+    assert sorted(r.name for r in keys) == ["secret-kong-mesh-system-user-token-signing-key-1",
+                                            "secret-kong-mesh-system-zone-token-signing-key-1"]
+    upgrade_1 = set(monitor.one(COMMAND, "zone-zone-1-upgrade").dependencies)
+    upgrade_2 = set(monitor.one(COMMAND, "zone-zone-2-upgrade").dependencies)
+    assert {r.urn for r in keys} <= upgrade_1 and not {r.urn for r in keys} & upgrade_2
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    for zone in ("zone-2", "zone-3"):
+        assert (f"{zone}: its token signing keys (user-token-signing-key-1, zone-token-signing-key-1) "
+                "are not copied to the global, which keeps zone-1's") in warned
+    assert "zone-1: its token signing keys" not in warned
+
+
+def test_a_zones_stack_never_replaces_the_globals_signing_keys(caplog):
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global", zones=ZONES[:1])
+    documents = {"zone-1": [*three_zone_documents()["zone-1"], *signing_keys("zone-1")]}
+    with caplog.at_level("WARNING"):
+        monitor = run_program(program(cfg, documents), preview=False,
+                              stack_outputs={"kdsUrl": "grpcs://kds:5685", "kdsCaCert": "ca"})
+    assert not [r for r in monitor.registrations if "signing-key" in r.name]
+    assert "a zones stack never replaces the keys of a global another stack owns" in caplog.text

@@ -68,19 +68,42 @@ def test_the_global_issues_the_token_after_its_release_and_the_zone_reads_it_fro
     upgrade = monitor.one(COMMAND, "zone-1-upgrade")
     assert secret.urn in upgrade.dependencies, "the zone restarts only once its token is there"
     exported = [r for r in monitor.registrations if r.parent.endswith("exported")]
-    signing_keys = [r for r in exported if "user-token-signing-key" in r.name]
-    assert signing_keys and all(issue.urn in r.dependencies for r in signing_keys), (
-        "the token is issued before the zone's signing key reaches the global")
-    others = [r for r in exported if r not in signing_keys]
-    assert others and not [r for r in others if issue.urn in r.dependencies], (
-        "the other objects need only the global release")
+    signing_keys = [r for r in exported if "signing-key" in r.name]
+    assert signing_keys and {r.urn for r in signing_keys} <= set(issue.dependencies), (
+        "issued after the zone's signing keys replace the global's, so signed with the final key")
+    assert not [r for r in exported if issue.urn in r.dependencies]
     assert_nowhere_in_plaintext(monitor, GLOBAL_ADMIN, ISSUED_ZONE_TOKEN)
     if not preview:
         spec = json.loads(issue.inputs["stdin"]["value"])
         assert spec == {"zone": "zone-1", "zone_index": 0, "valid_for": "8760h",
                         "context": "mesh-global", "namespace": "kong-mesh-system",
                         "service": "kong-mesh-control-plane", "port": 5681, "kubeconfig": None,
-                        "url": None, "token": GLOBAL_ADMIN}
+                        "url": None, "token": GLOBAL_ADMIN,
+                        "token_source": "mesh-federation:global.apiToken"}
+
+
+def issuer_spec(monitor: RecordingMonitor, zone: str = "zone-1") -> dict:
+    return json.loads(monitor.one(COMMAND, f"zone-token-{zone}-issue").inputs["stdin"]["value"])
+
+
+def test_without_global_api_token_the_zone_whose_signing_key_the_global_took_vouches():
+    """Once zone-1's user-token signing key is on the global, zone-1's admin token is valid there
+    (and the global's own is not): the issuer uses it, from config or from zone-1's cluster."""
+    with_token = issuer_spec(federate(False))  # factories' zone-1 has apiToken zone-admin-token
+    assert (with_token["token"], with_token["token_source"]) == (
+        "zone-admin-token", "mesh-federation:zones[0].apiToken")
+    zones = [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1"},
+             {"name": "zone-2", "kubeContext": "mesh-zone-2", "apiUrl": "http://127.0.0.1:2"}]
+    monitor = federate(False, zones=zones)
+    for zone in ("zone-1", "zone-2"):
+        spec = issuer_spec(monitor, zone)
+        assert spec["token"] is None and spec["token_context"] == "mesh-zone", zone
+
+
+def test_with_nothing_exported_the_global_vouches_for_itself():
+    zones = [{"name": "zone-new", "kubeContext": "mesh-zone-new", "install": "greenfield"}]
+    spec = issuer_spec(federate(False, zones=zones), "zone-new")
+    assert spec["token"] is None and spec["token_context"] == "mesh-global"
 
 
 def test_a_given_zone_token_skips_the_issuer_and_stays_secret():

@@ -36,7 +36,9 @@ class TokenSpec:
     zone_index: int = 0        # for messages: zones[i]
     kubeconfig: str | None = None
     url: str | None = None     # the global API; None: `kubectl port-forward` to the Service
-    token: str | None = field(default=None, repr=False)  # None: the admin-user-token Secret
+    token: str | None = field(default=None, repr=False)  # None: an admin-user-token Secret...
+    token_source: str = "mesh-federation:global.apiToken"  # (what `token` is, for messages)
+    token_context: str | None = None   # ...in this kube context's namespace (None: `context`)
     kubectl: str = "kubectl"
     timeout_seconds: float = 30.0  # for the port-forward to come up, and for the answer
 
@@ -64,13 +66,13 @@ class TokenSpec:
 
 def _admin_token(spec: TokenSpec, read_admin_token: Callable[..., str]) -> tuple[str, str]:
     if spec.token:
-        return spec.token, "mesh-federation:global.apiToken"
+        return spec.token, spec.token_source
+    context = spec.token_context or spec.context
     try:
-        token = read_admin_token(context=spec.context, namespace=spec.namespace,
-                                 kubeconfig=spec.kubeconfig)
+        token = read_admin_token(context=context, namespace=spec.namespace, kubeconfig=spec.kubeconfig)
     except kube.KubeAccessError as error:
         raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiToken (secret)") from None
-    return token, f"Secret {spec.namespace}/{kube.ADMIN_TOKEN_SECRET} in {spec.context!r}"
+    return token, f"Secret {spec.namespace}/{kube.ADMIN_TOKEN_SECRET} in {context!r}"
 
 
 @contextmanager
@@ -116,10 +118,10 @@ def _explain(error: KumaApiError, spec: TokenSpec) -> str:
     message = f"issuing the zone token of {spec.zone!r} failed: {error}"
     if error.status in (401, 403):
         message += (
-            " Once a zone's user-token signing key has been copied to the global, the global's "
-            "own admin token no longer validates there: set mesh-federation:global.apiToken "
-            "(secret) to an admin token the global accepts (the first federated zone's "
-            "admin-user-token), or issue the token yourself with `kumactl generate zone-token "
+            " The global accepts the admin tokens of the zone whose user-token signing key it "
+            "holds (the first zone federated into it), or its own if it holds none: set "
+            "mesh-federation:global.apiToken (secret) to an admin token the global accepts, or "
+            "issue the token yourself with `kumactl generate zone-token "
             f"--zone {spec.zone} --scope {CP_SCOPE} --valid-for {spec.valid_for}` and set it with "
             f"`pulumi config set --secret --path 'mesh-federation:zones[{spec.zone_index}].zoneToken' "
             "<token>`.")

@@ -224,3 +224,23 @@ def test_cli_failure_leaves_stdout_empty(fake_global):
     assert "HTTP 401" in err and ADMIN not in err
 
 
+
+
+def test_the_admin_token_is_read_in_the_vouching_zones_cluster_when_named(fake_global):
+    calls: list[dict[str, Any]] = []
+
+    def read_admin_token(**where: Any) -> str:
+        calls.append(where)
+        return "zone-1-admin"
+
+    issue_zone_token(spec(url=fake_global.url, token=None, token_context="mesh-zone-1"),
+                     read_admin_token=read_admin_token)
+    assert calls == [{"context": "mesh-zone-1", "namespace": "kong-mesh-system", "kubeconfig": None}]
+    assert fake_global.seen[0]["auth"] == "Bearer zone-1-admin"
+
+
+def test_a_refused_token_from_config_is_named_by_its_key(fake_global):
+    fake_global.status = 401
+    with pytest.raises(ZoneTokenError, match=r"refused mesh-federation:zones\[0\]\.apiToken"):
+        issue_zone_token(spec(url=fake_global.url, token="t",
+                              token_source="mesh-federation:zones[0].apiToken"))

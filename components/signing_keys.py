@@ -1,0 +1,51 @@
+"""Token signing keys: the global takes them from one zone at most.
+
+A control plane signs user tokens and zone tokens with the GlobalSecrets `user-token-signing-key-N`
+and `zone-token-signing-key-N`. kumactl's export carries them, so that the first zone federated
+into a new global keeps its tokens valid there. Applying another zone's keys would replace the
+global's (same names) and invalidate every token signed before: the admin token in use, and the
+zone tokens other zones connect with. So the keys come from the first zone of an `all` stack only
+(the same zone on every run, so re-runs change nothing); the other zones' keys stay home, with a
+warning; a `zones` stack, whose global another stack owns, never replaces them.
+
+Pure functions, no Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+SIGNING_KEY_PREFIXES = ("user-token-signing-key", "zone-token-signing-key")
+
+
+def is_signing_key(document: Mapping[str, Any]) -> bool:
+    """A token signing key as the export writes it: a v1 Secret of a Kuma GlobalSecret."""
+    name = str((document.get("metadata") or {}).get("name", ""))
+    return (document.get("apiVersion") == "v1" and document.get("kind") == "Secret"
+            and name.startswith(SIGNING_KEY_PREFIXES))
+
+
+def keep_one_zones_signing_keys(
+    documents: Mapping[str, Sequence[Mapping[str, Any]]], key_zone: str | None,
+) -> tuple[dict[str, tuple[Mapping[str, Any], ...]], list[str]]:
+    """Every zone's documents, with signing keys left only in `key_zone`'s; and a warning per
+    zone whose keys were left out."""
+    kept: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    warnings: list[str] = []
+    for zone, docs in documents.items():
+        if zone == key_zone:
+            kept[zone] = tuple(docs)
+            continue
+        dropped = sorted(str(d["metadata"]["name"]) for d in docs if is_signing_key(d))
+        kept[zone] = tuple(d for d in docs if not is_signing_key(d))
+        if dropped:
+            keeper = (f"keeps {key_zone}'s" if key_zone else
+                      "keeps its own (a zones stack never replaces the keys of a global another "
+                      "stack owns)")
+            warnings.append(
+                f"{zone}: its token signing keys ({', '.join(dropped)}) are not copied to the "
+                f"global, which {keeper}: user tokens {zone} issued do not work on the global "
+                "(issue new ones there with `kumactl generate user-token`), and zone proxies on "
+                "Universal need zone tokens from the global")
+    return kept, warnings
