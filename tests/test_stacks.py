@@ -104,3 +104,46 @@ def test_a_zones_stack_that_disagrees_with_its_global_on_zone_auth_stops_before_
     with pytest.raises(Exception, match=r"global stack acme/mesh-federation/global-prod runs with "
                                         r"zoneAuth.mode zoneToken.*zoneAuth.mode' zoneToken"):
         run_program(program, preview=True, stack_outputs=stack_outputs)
+
+
+PROD_LICENSE = '{"license": {"payload": "prod-license-never-in-plaintext"}}'
+PROD_ZONE_ADMIN = "prod-zone-admin-token-never-in-plaintext"
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_the_production_stack_verifies_kds_tls_and_shows_no_secret_in_plaintext(preview, caplog):
+    """Pulumi.prod.yaml as a user runs it (license and zone tokens set as secrets): KDS TLS is
+    verified, zones authenticate, and no secret is in any registered input or in the log."""
+    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("mesh-federation:")}
+    raw["license"] = PROD_LICENSE
+    raw["zones"] = [{**zone, "apiUrl": "http://127.0.0.1:1", "apiToken": PROD_ZONE_ADMIN}
+                    for zone in raw["zones"]]
+    cfg = parse_config(raw)
+    documents = {zone.name: factories.standard_documents() for zone in cfg.zones}
+
+    def program():
+        federation = build(cfg, lambda c, z, i: factories.export_result(documents[z.name], z.name))
+        return outputs(cfg, federation)["kdsUrl"]
+
+    with caplog.at_level("DEBUG"):
+        monitor = run_program(program, preview=preview)
+    assert "skipVerify" not in caplog.text
+    for zone in cfg.zones:
+        upgrade = monitor.one(COMMAND, f"zone-{zone.name}-upgrade")
+        assert monitor.one(COMMAND, f"zone-token-{zone.name}-issue").urn in _token_secret_deps(
+            monitor, zone.name)
+        if not preview:
+            client = json.loads(upgrade.inputs["stdin"])["kuma"]["controlPlane"]["tls"]["kdsZoneClient"]
+            assert client["skipVerify"] is False and client["cert"].startswith("-----BEGIN CERTIFICATE")
+    plaintext_needles = [PROD_LICENSE, "prod-license-never-in-plaintext", PROD_ZONE_ADMIN,
+                         factories.SECRET_PLAINTEXT, "BEGIN PRIVATE KEY"]
+    for registration in monitor.registrations:
+        for needle in plaintext_needles:
+            assert needle not in registration.plaintext(), (needle, registration.name)
+    for needle in plaintext_needles:
+        assert needle not in caplog.text
+
+
+def _token_secret_deps(monitor, zone: str) -> list[str]:
+    return monitor.one("kubernetes:core/v1:Secret", f"zone-token-{zone}").dependencies
