@@ -113,6 +113,8 @@ class ZoneAuthConfig:
 
     mode: Literal["zoneToken", "none"] = "zoneToken"
     valid_for: str = "8760h"
+    # Change it (e.g. to today's date) to issue new zone tokens and restart zones with them.
+    rotation: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -382,6 +384,14 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         problems.append("license: only Kong Mesh takes a license; remove it for product kuma")
 
     zone_auth = _zone_auth(raw.get("zoneAuth"), product, zones, problems)
+    issuing = [z for z in zones if z.federated and z.zone_token is None]
+    if role == "zones" and zone_auth.enabled and issuing and not global_cfg.api_token:
+        problems.append(
+            "global.apiToken is required in a zones stack with zoneAuth.mode zoneToken: zone "
+            "tokens are issued by the global, which accepts only the admin token of the zone whose "
+            "signing keys it took (its first zone's admin-user-token). Set it with `pulumi config "
+            f"set --secret --path '{NAMESPACE}:global.apiToken' <token>`, or give each zone its "
+            f"token as zones[i].zoneToken")
 
     if problems:
         raise ConfigError(problems)
@@ -406,7 +416,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
 
 def _zone_auth(raw: Any, product: Product, zones: list[ZoneConfig], problems: list[str]) -> ZoneAuthConfig:
     a = _Reader(raw, "zoneAuth", problems)
-    a.unknown_keys({"mode", "validFor"})
+    a.unknown_keys({"mode", "validFor", "rotation"})
     # Kuma 2.x has no authentication between control planes: Kong Mesh only.
     default_mode = "zoneToken" if product.key == "kong-mesh" else "none"
     mode = a.string("mode", default_mode) or default_mode
@@ -429,7 +439,8 @@ def _zone_auth(raw: Any, product: Product, zones: list[ZoneConfig], problems: li
             problems.append(
                 f"zones[{index}].zoneToken is set but zoneAuth.mode is {mode}: the global would not "
                 f"ask for it. Remove the token, or set zoneAuth.mode zoneToken (Kong Mesh)")
-    return ZoneAuthConfig(mode="zoneToken" if mode == "zoneToken" else "none", valid_for=valid_for)
+    return ZoneAuthConfig(mode="zoneToken" if mode == "zoneToken" else "none", valid_for=valid_for,
+                          rotation=a.string("rotation", "") or "")
 
 
 def _kds_tls(raw: Any, global_cfg: GlobalConfig | None, problems: list[str]) -> KdsTlsConfig:

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.merge import ObjectKey, SharedObject
-from components.signing_keys import SIGNING_KEY_PREFIXES
+from components.signing_keys import SIGNING_KEY_PREFIXES, is_signing_key
 
 # Output-only metadata: never sent to the API server.
 _READ_ONLY_METADATA = ("creationTimestamp", "resourceVersion", "uid", "generation",
@@ -117,13 +117,19 @@ class ExportedMeshResources(pulumi.ComponentResource):
         name = resource_name(shared.key)
         if document.get("kind") == "Secret" and document.get("apiVersion") == "v1":
             data = {str(k): str(v) for k, v in (document.get("data") or {}).items()}
+            secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
+            if is_signing_key(document):
+                # Copied once, then the global's: a later run that would copy other keys (the
+                # first zone went back, was removed or reordered) must neither replace them nor
+                # delete them, or every token signed with them stops validating.
+                secret_opts = pulumi.ResourceOptions.merge(secret_opts, pulumi.ResourceOptions(
+                    ignore_changes=["data", "type"], retain_on_delete=True))
             return k8s.core.v1.Secret(
                 name,
                 metadata=cast(Any, metadata),
                 type=document.get("type"),
                 data=pulumi.Output.secret(data),
-                opts=pulumi.ResourceOptions.merge(
-                    opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])),
+                opts=pulumi.ResourceOptions.merge(opts, secret_opts),
             )
         body = {k: v for k, v in document.items() if k not in ("status",)}
         body["metadata"] = metadata

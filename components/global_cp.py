@@ -154,14 +154,20 @@ def _kds_certificate(name: str, namespace: str, request: CertManagerRequest,
     """A cert-manager Certificate that writes the KDS server's TLS Secret on the global."""
     spec: dict[str, Any] = {
         "secretName": KDS_SERVER_SECRET,
-        "commonName": (request.dns_names or request.ip_addresses)[0],
         "issuerRef": {"name": request.issuer, "kind": request.issuer_kind, "group": "cert-manager.io"},
         "usages": ["server auth", "digital signature", "key encipherment"],
     }
+    subject = (request.dns_names or request.ip_addresses)[0]
+    if len(subject) <= 64:  # cert-manager refuses a longer commonName; the SAN is what counts
+        spec["commonName"] = subject
     if request.dns_names:
         spec["dnsNames"] = list(request.dns_names)
     if request.ip_addresses:
         spec["ipAddresses"] = list(request.ip_addresses)
     return k8s.apiextensions.CustomResource(
         name, api_version="cert-manager.io/v1", kind="Certificate",
-        metadata={"name": KDS_SERVER_SECRET, "namespace": namespace}, spec=spec, opts=opts)
+        # Wait until cert-manager has issued it, so a broken issuer fails here with its reason,
+        # not later as the control plane's Helm timeout.
+        metadata={"name": KDS_SERVER_SECRET, "namespace": namespace,
+                  "annotations": {"pulumi.com/waitFor": "condition=Ready=True"}},
+        spec=spec, opts=opts)

@@ -53,11 +53,11 @@ LICENSE_ENV = "KMESH_LICENSE_INLINE"
 @dataclass(frozen=True)
 class KdsAuthSettings:
     """Kong Mesh's multi-zone authentication as control plane environment variables: the
-    global's auth type, and the variable through which a zone reads its zone token."""
+    global's auth type, and the variable naming the file a zone reads its zone token from."""
 
     global_type_env: str
     global_type: str
-    zone_token_env: str
+    zone_token_path_env: str
 
 
 # Kong Mesh 2.14.6 moved multi-zone authentication to Kuma's settings (Kong/kong-mesh#10960):
@@ -66,10 +66,28 @@ class KdsAuthSettings:
 KDS_AUTH_RENAMED_IN = (2, 14, 6)
 KDS_AUTH_BEFORE_RENAME = KdsAuthSettings(
     global_type_env="KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", global_type="cpToken",
-    zone_token_env="KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_INLINE")
+    zone_token_path_env="KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_PATH")
 KDS_AUTH_AFTER_RENAME = KdsAuthSettings(
     global_type_env="KUMA_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", global_type="zoneToken",
-    zone_token_env="KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_INLINE")
+    zone_token_path_env="KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_PATH")
+
+
+ZONE_TOKEN_MOUNT_PATH = "/var/run/secrets/mesh-federation/zone-token"
+ZONE_TOKEN_GENERATION_ANNOTATION = "mesh-federation.kuma.io/zone-token-generation"
+
+
+@dataclass(frozen=True)
+class ZoneTokenMount:
+    """How a zone reads its zone token: its Secret mounted as files (`controlPlane.extraSecrets`)
+    and the file's path in an env var (`controlPlane.envVars`). Both are maps in the chart, so
+    `helm upgrade --reuse-values` merges them with the user's own values; `controlPlane.secrets`,
+    which Kong's license docs set as a list, would replace that list. `generation` changes with
+    the token and goes into a pod annotation, so a new token restarts the control plane."""
+
+    path_env: str
+    secret: str
+    key: str
+    generation: pulumi.Input[str]
 
 
 def kds_auth_settings(chart_version: str) -> KdsAuthSettings:
@@ -111,7 +129,7 @@ def zone_values(
     kds_global_url: pulumi.Input[str] | None,
     kds_ca_cert: pulumi.Input[str] | None,
     extra: Mapping[str, Any],
-    zone_token_secret: tuple[str, str, str] | None = None,
+    zone_token: ZoneTokenMount | None = None,
 ) -> dict[str, Any]:
     """Step 4 of the guide. With `kds_global_url` None the zone runs standalone again (the way
     back): zone mode with no global address is Kuma 2.x's standalone control plane.
@@ -119,8 +137,8 @@ def zone_values(
     With `kds_ca_cert` the chart creates the CA Secret and the zone verifies the global's KDS
     certificate; without it the zone skips verification, as the guide does (dev only).
 
-    `zone_token_secret` is (env var, Secret name, key): the zone reads its zone token from that
-    Secret, so the token never sits in the release's values."""
+    With `zone_token` the zone reads its zone token from a mounted Secret, so the token never
+    sits in the release's values."""
     zone_client: dict[str, Any] = {"skipVerify": kds_ca_cert is None}
     if kds_ca_cert is not None:
         zone_client.update({"create": True, "cert": kds_ca_cert})
@@ -131,9 +149,12 @@ def zone_values(
         "kdsGlobalAddress": kds_global_url if kds_global_url is not None else "",
         "tls": {"kdsZoneClient": zone_client},
     }
-    if zone_token_secret is not None:
-        env, secret, key = zone_token_secret
-        control_plane["secrets"] = {"kdsZoneToken": {"Env": env, "Secret": secret, "Key": key}}
+    if zone_token is not None:
+        control_plane["envVars"] = {zone_token.path_env: f"{ZONE_TOKEN_MOUNT_PATH}/{zone_token.key}"}
+        # The chart names the volume after `name` (the Secret); the map key only merges entries.
+        control_plane["extraSecrets"] = {"meshFederationZoneToken": {
+            "name": zone_token.secret, "mountPath": ZONE_TOKEN_MOUNT_PATH, "readOnly": True}}
+        control_plane["podAnnotations"] = {ZONE_TOKEN_GENERATION_ANNOTATION: zone_token.generation}
     kuma = {"controlPlane": control_plane, "ingress": {"enabled": kds_global_url is not None}}
     return deep_merge(for_product(product, kuma), extra)
 

@@ -23,7 +23,7 @@ from components.export import ExportOptions, ExportResult, counts_by_kind, expor
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
 from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
-from components.helm_values import kds_auth_settings
+from components.helm_values import ZoneTokenMount, kds_auth_settings
 from components.kds_tls import kds_certificates
 from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
@@ -105,6 +105,14 @@ class Federation:
     documents: dict[str, tuple[Mapping[str, Any], ...]]
 
 
+def cluster_provider(name: str, context: str, kubeconfig: str | None) -> k8s.Provider:
+    """One cluster, named by an explicit context. Objects that already exist are updated, as the
+    guide's `kubectl apply` does, not refused (pulumi-kubernetes refuses since 4.29): the global
+    creates its own token signing keys at start, which the copied ones replace, and a zone's
+    token Secret is retained by a destroy and found again by the next `pulumi up`."""
+    return k8s.Provider(name, context=context, kubeconfig=kubeconfig, upsert_existing_objects=True)
+
+
 def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
     """Brownfield zones that federate have resources to copy; a greenfield zone has none."""
     return [(i, z) for i, z in enumerate(cfg.zones) if z.install == "brownfield" and z.federated]
@@ -142,13 +150,13 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
     _warn_about_defaults(cfg)
 
     source = ChartSource(cfg.product, cfg.chart_repository, cfg.chart_version)
-    global_provider = k8s.Provider("global", context=cfg.global_.kube_context, kubeconfig=cfg.kubeconfig)
+    global_provider = cluster_provider("global", cfg.global_.kube_context, cfg.kubeconfig)
     global_ = _global_endpoint(cfg, source, global_provider)
     if cfg.role == "global":
         return Federation(global_, None, {}, {}, {}, exports, documents)
 
     zone_providers = {
-        zone.name: k8s.Provider(f"zone-{zone.name}", context=zone.kube_context, kubeconfig=cfg.kubeconfig)
+        zone.name: cluster_provider(f"zone-{zone.name}", zone.kube_context, cfg.kubeconfig)
         for zone in cfg.zones
     }
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
@@ -163,7 +171,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
 
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}
-    token_env = kds_auth_settings(cfg.chart_version).zone_token_env
+    token_path_env = kds_auth_settings(cfg.chart_version).zone_token_path_env
     for zone in cfg.zones:
         provider = zone_providers[zone.name]
         waits_for = [global_.release] if global_.release else []
@@ -178,7 +186,8 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
             depends_on=[*waits_for, *exported.for_zone(zone.name)],
             install=zone.install, kubeconfig=cfg.kubeconfig,
             ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
-            zone_token_secret=(token_env, ZONE_TOKEN_SECRET, ZONE_TOKEN_KEY) if token else None,
+            zone_token=ZoneTokenMount(path_env=token_path_env, secret=ZONE_TOKEN_SECRET,
+                                      key=ZONE_TOKEN_KEY, generation=token.generation) if token else None,
         ))
         zones[zone.name] = zone_cp
         if cfg.check.enabled and zone.federated:
@@ -233,6 +242,7 @@ def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k
         zone_name=zone.name, namespace=cfg.namespace, provider=provider,
         valid_for=cfg.zone_auth.valid_for, issuer=issuer, given_token=zone.zone_token,
         depends_on=waits_for, create_namespace=zone.install == "greenfield",
+        rotation=cfg.zone_auth.rotation,
     ))
 
 

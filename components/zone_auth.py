@@ -9,6 +9,7 @@ command are Pulumi secrets, and the command logs only its stderr.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import sys
@@ -34,17 +35,29 @@ class ZoneTokenArgs:
     valid_for: str
     issuer: Mapping[str, Any] | None = field(default=None, repr=False)  # TokenSpec as JSON
     given_token: str | None = field(default=None, repr=False)           # zones[i].zoneToken
-    depends_on: Sequence[pulumi.Resource] = ()   # the global release
+    depends_on: Sequence[pulumi.Resource] = ()   # the global release and the copied signing keys
     create_namespace: bool = False               # greenfield: nothing has made it yet
+    rotation: str = ""                           # zoneAuth.rotation
+
+
+def token_generation(args: ZoneTokenArgs) -> str:
+    """Changes exactly when the zone's token does (a new validity, a rotation, another given
+    token), and is known in preview: the zone's pod annotation, so a new token restarts the zone
+    control plane (it reads the token when it starts). A truncated hash: it says nothing of the
+    token."""
+    given = hashlib.sha256(args.given_token.strip().encode()).hexdigest() if args.given_token else "issued"
+    return hashlib.sha256(f"{args.valid_for}|{args.rotation}|{given}".encode()).hexdigest()[:16]
 
 
 class ZoneToken(pulumi.ComponentResource):
     secret: k8s.core.v1.Secret
     issued_by: command.local.Command | None
+    generation: str
 
     def __init__(self, name: str, args: ZoneTokenArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mesh-federation:index:ZoneToken", name, None, opts)
         self.issued_by = None
+        self.generation = token_generation(args)
         if args.given_token is not None:
             token: pulumi.Output[str] = pulumi.Output.secret(args.given_token.strip())
         else:
@@ -57,11 +70,12 @@ class ZoneToken(pulumi.ComponentResource):
                 environment={"PYTHONPATH": PROJECT_ROOT, "PYTHONUNBUFFERED": "1"},
                 # stdout is the token: kept out of the console, a secret in state.
                 logging=command.local.Logging.STDERR,
-                # A new validity means a new token; to rotate one as it is, `pulumi up --replace`
-                # this command's URN.
-                triggers=[args.valid_for],
+                # A new token for a new validity or a rotation, and only then: a changed spec
+                # (another admin credential, the zone's index) is no reason to issue one.
+                triggers=[args.valid_for, args.rotation],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
-                                            additional_secret_outputs=["stdout", "stdin"]),
+                                            additional_secret_outputs=["stdout", "stdin"],
+                                            ignore_changes=["stdin"]),
             )
             token = pulumi.Output.secret(self.issued_by.stdout.apply(lambda out: (out or "").strip()))
         # Retained like the zone release: a destroy must not pull the token from under a zone

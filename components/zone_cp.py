@@ -25,7 +25,7 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.chart_source import ChartSource
-from components.helm_values import zone_values
+from components.helm_values import ZoneTokenMount, zone_values
 
 
 @dataclass
@@ -43,7 +43,7 @@ class ZoneControlPlaneArgs:
     kubeconfig: str | None = None
     ready_timeout_seconds: int = 600
     extra_values: Mapping[str, Any] = field(default_factory=dict)
-    zone_token_secret: tuple[str, str, str] | None = None   # (env var, Secret, key); None: no auth
+    zone_token: ZoneTokenMount | None = None   # None: the zone presents no zone token
 
 
 def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
@@ -70,7 +70,7 @@ class ZoneControlPlane(pulumi.ComponentResource):
             kds_global_url=args.kds_url,
             kds_ca_cert=args.kds_ca_cert,
             extra=args.extra_values,
-            zone_token_secret=args.zone_token_secret,
+            zone_token=args.zone_token,
         )
         resolved = pulumi.Output.from_input(values)
         self.values = resolved

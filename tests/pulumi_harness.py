@@ -33,6 +33,8 @@ class Registration:
     custom: bool
     read_id: str | None = None
     secret_outputs: list[str] = field(default_factory=list)   # additional_secret_outputs
+    ignore_changes: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
 
     def secret_paths(self) -> list[str]:
         found: list[str] = []
@@ -78,6 +80,8 @@ class RecordingMonitor(MockMonitor):
             provider=request.provider, dependencies=list(request.dependencies),
             inputs=json_format.MessageToDict(request.object), custom=request.custom,
             secret_outputs=list(request.additionalSecretOutputs),
+            ignore_changes=list(request.ignoreChanges),
+            retain_on_delete=bool(request.retainOnDelete),
         ))
         return response
 

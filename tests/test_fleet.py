@@ -141,10 +141,31 @@ def test_the_global_takes_the_signing_keys_of_the_first_zone_only(caplog):
 
 
 def test_a_zones_stack_never_replaces_the_globals_signing_keys(caplog):
-    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global", zones=ZONES[:1])
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global", zones=ZONES[:1],
+                           **{"global": {"kubeContext": "mesh-global", "apiToken": "global-admin"}})
     documents = {"zone-1": [*three_zone_documents()["zone-1"], *signing_keys("zone-1")]}
     with caplog.at_level("WARNING"):
         monitor = run_program(program(cfg, documents), preview=False,
                               stack_outputs={"kdsUrl": "grpcs://kds:5685", "kdsCaCert": "ca"})
     assert not [r for r in monitor.registrations if "signing-key" in r.name]
     assert "a zones stack never replaces the keys of a global another stack owns" in caplog.text
+
+
+def test_copied_signing_keys_are_never_changed_or_deleted_by_a_later_run():
+    """If the first zone goes back, leaves or moves, a later run would copy another zone's keys:
+    the copies ignore changes to their data and are retained, so tokens signed with the keys the
+    global holds keep validating."""
+    cfg = factories.config(zones=ZONES)
+    documents = {zone: [*docs, *signing_keys(zone)] for zone, docs in three_zone_documents().items()}
+    monitor = run_program(program(cfg, documents), preview=False)
+    keys = [r for r in monitor.registrations if r.parent.endswith("exported") and "signing-key" in r.name]
+    assert keys and all(r.ignore_changes == ["data", "type"] and r.retain_on_delete for r in keys)
+    others = [r for r in monitor.registrations if r.parent.endswith("exported") and r not in keys]
+    assert others and not [r for r in others if r.ignore_changes or r.retain_on_delete]
+
+
+def test_both_clusters_update_objects_that_already_exist_as_kubectl_apply_does():
+    monitor = run_program(program(factories.config(zones=ZONES), three_zone_documents()), preview=False)
+    providers = monitor.of_type("pulumi:providers:kubernetes")
+    assert len(providers) == 4
+    assert all(p.inputs["upsertExistingObjects"] == "true" for p in providers)

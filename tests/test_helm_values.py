@@ -10,6 +10,7 @@ import yaml
 from components.helm_values import (
     KDS_AUTH_AFTER_RENAME,
     KDS_AUTH_BEFORE_RENAME,
+    ZoneTokenMount,
     deep_merge,
     global_values,
     key_paths,
@@ -23,7 +24,8 @@ CHART_VALUES = ["chart/values.yaml", "chart/values-v2.10.11.yaml"]
 
 # Keys whose value is a free-form map in the chart (its values.yaml shows only a commented
 # example): the chart ranges over whatever entries it is given.
-FREE_FORM = {("controlPlane", "secrets"), ("controlPlane", "envVars")}
+FREE_FORM = {("controlPlane", "secrets"), ("controlPlane", "envVars"), ("controlPlane", "extraSecrets"),
+             ("controlPlane", "podAnnotations")}
 
 
 def chart_has(values: Any, path: tuple[str, ...]) -> bool:
@@ -54,7 +56,8 @@ def role_values(product: Product) -> dict[str, dict[str, Any]]:
         "global-with-zone-auth-renamed": global_values(product, {}, kds_auth=KDS_AUTH_AFTER_RENAME),
         "zone-with-token": zone_values(
             product, zone_name="zone-1", kds_global_url="grpcs://kds:5685", kds_ca_cert=None, extra={},
-            zone_token_secret=("KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_INLINE", "token-secret", "token")),
+            zone_token=ZoneTokenMount(path_env="KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_PATH",
+                                      secret="token-secret", key="token", generation="0123abcd")),
         "zone-verifying": zone_values(product, zone_name="zone-1", kds_global_url="grpcs://kds:5685",
                                       kds_ca_cert="-----BEGIN CERTIFICATE-----", extra={}),
         "standalone": zone_values(product, zone_name="zone-1", kds_global_url=None,

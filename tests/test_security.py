@@ -135,7 +135,9 @@ def test_cert_manager_issues_the_kds_certificate_on_the_global_and_zones_trust_i
     assert not monitor.of_type("tls:"), "no key is made outside the global's cluster"
     assert not [r for r in monitor.of_type("kubernetes:core/v1:Secret") if r.name == "global-kds-server-tls"]
     certificate = monitor.one("kubernetes:cert-manager.io/v1:Certificate")
-    assert certificate.inputs["metadata"] == {"name": "kds-server-tls", "namespace": "kong-mesh-system"}
+    assert certificate.inputs["metadata"] == {
+        "name": "kds-server-tls", "namespace": "kong-mesh-system",
+        "annotations": {"pulumi.com/waitFor": "condition=Ready=True"}}
     assert certificate.inputs["spec"] == {
         "secretName": "kds-server-tls", "commonName": "host.minikube.internal",
         "dnsNames": ["host.minikube.internal"],
@@ -150,6 +152,14 @@ def test_cert_manager_issues_the_kds_certificate_on_the_global_and_zones_trust_i
         values = json.loads(monitor.one(COMMAND, "zone-1-upgrade").inputs["stdin"])
         assert values["kuma"]["controlPlane"]["tls"]["kdsZoneClient"] == {
             "skipVerify": False, "create": True, "cert": "-----BEGIN CERTIFICATE----- issuer-ca"}
+
+
+def test_cert_manager_leaves_out_a_common_name_longer_than_64_characters():
+    long_host = "kds." + "a" * 57 + ".example.com"
+    monitor = federate(False, kdsTls=CERT_MANAGER_TLS,
+                       **{"global": {"kubeContext": "mesh-global", "kdsAddress": long_host}})
+    spec = monitor.one("kubernetes:cert-manager.io/v1:Certificate").inputs["spec"]
+    assert spec["dnsNames"] == [long_host] and "commonName" not in spec
 
 
 def test_cert_manager_with_an_ip_kds_address_asks_for_an_ip_san():

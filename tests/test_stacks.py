@@ -70,7 +70,7 @@ def test_a_global_stack_installs_the_global_and_exports_what_zones_need():
 @pytest.mark.parametrize("preview", [True, False])
 def test_a_zones_stack_reads_the_global_stack_and_installs_no_global(preview):
     cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global-prod",
-                           **{"global": {"kubeContext": "mesh-global"}})
+                           **{"global": {"kubeContext": "mesh-global", "apiToken": "global-admin"}})
     documents = {"zone-1": factories.standard_documents()}
     def program():
         return build(cfg, lambda c, z, i: factories.export_result(documents[z.name])).global_.kds_url
@@ -85,6 +85,16 @@ def test_a_zones_stack_reads_the_global_stack_and_installs_no_global(preview):
         values = json.loads(upgrade.inputs["stdin"])["kuma"]["controlPlane"]
         assert values["kdsGlobalAddress"] == "grpcs://kds.mesh.example.com:5685"
         assert values["tls"]["kdsZoneClient"]["cert"] == "-----BEGIN CERTIFICATE----- g"
+
+
+def test_a_zones_stack_issuing_zone_tokens_needs_the_global_api_token():
+    from components.config import ConfigError
+    with pytest.raises(ConfigError) as error:
+        factories.config(role="zones", globalStack="acme/mesh-federation/global-prod")
+    assert "global.apiToken is required in a zones stack with zoneAuth.mode zoneToken" in str(error.value)
+    assert "zones[i].zoneToken" in str(error.value)
+    given = [{"name": "zone-1", "kubeContext": "mesh-zone", "zoneToken": "eyJ.a.b"}]
+    assert factories.config(role="zones", globalStack="g", zones=given).zone_auth.enabled
 
 
 def test_a_zones_stack_needs_the_global_stack_name():

@@ -32,21 +32,53 @@ def zone_values(monitor: RecordingMonitor, zone: str = "zone-1") -> dict:
 
 @pytest.mark.parametrize(("version", "env", "value", "zone_env"), [
     ("2.14.3", "KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", "cpToken",
-     "KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_INLINE"),
+     "KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_PATH"),
     ("2.14.6", "KUMA_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", "zoneToken",
-     "KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_INLINE"),
+     "KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_PATH"),
     ("2.15.0", "KUMA_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", "zoneToken",
-     "KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_INLINE"),
+     "KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_PATH"),
     ("2.14.5", "KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", "cpToken",
-     "KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_INLINE"),
+     "KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_PATH"),
 ])
 def test_variable_names_follow_the_chart_version(version, env, value, zone_env):
     monitor = federate(False, chartVersion=version)
     global_cp = monitor.one(RELEASE, "global").inputs["values"]["kuma"]["controlPlane"]
     assert global_cp["envVars"] == {env: value}
     zone_cp = zone_values(monitor)["kuma"]["controlPlane"]
-    assert zone_cp["secrets"] == {"kdsZoneToken": {
-        "Env": zone_env, "Secret": "mesh-federation-zone-token", "Key": "token"}}
+    mount = "/var/run/secrets/mesh-federation/zone-token"
+    assert zone_cp["envVars"] == {zone_env: f"{mount}/token"}
+    assert zone_cp["extraSecrets"] == {"meshFederationZoneToken": {
+        "name": "mesh-federation-zone-token", "mountPath": mount, "readOnly": True}}
+    # Maps only: `helm upgrade --reuse-values` merges them with the zone's own values, where a
+    # list (Kong's license docs set controlPlane.secrets as one) would be replaced.
+    assert "secrets" not in zone_cp
+
+
+def generation(monitor: RecordingMonitor, zone: str = "zone-1") -> str:
+    annotations = zone_values(monitor, zone)["kuma"]["controlPlane"]["podAnnotations"]
+    return annotations["mesh-federation.kuma.io/zone-token-generation"]
+
+
+def test_a_new_token_restarts_the_zone_and_nothing_else_does():
+    """The zone reads its token when it starts: a new token must change the zone's values (pod
+    annotation), known in preview; a re-run with the same settings must not."""
+    base = generation(federate(False))
+    assert generation(federate(False)) == base
+    dev = {"kdsTls": {"mode": "skipVerify"}}  # with the generated CA, preview values are unknown
+    assert generation(federate(True, **dev)) == generation(federate(False, **dev)), "known in preview"
+    assert generation(federate(False, zoneAuth={"rotation": "2026-11-25"})) != base
+    assert generation(federate(False, zoneAuth={"validFor": "720h"})) != base
+    given = [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1",
+              "zoneToken": GIVEN_TOKEN}]
+    other = [{**given[0], "zoneToken": GIVEN_TOKEN + "x"}]
+    assert generation(federate(False, zones=given)) != generation(federate(False, zones=other))
+    assert GIVEN_TOKEN not in json.dumps(zone_values(federate(False, zones=given)))
+
+
+def test_the_issuer_reissues_on_rotation_not_on_a_changed_spec():
+    issue = federate(False, zoneAuth={"rotation": "r1"}).one(COMMAND, "zone-token-zone-1-issue")
+    assert issue.inputs["triggers"] == ["8760h", "r1"]
+    assert issue.ignore_changes == ["stdin"]
 
 
 @pytest.mark.parametrize("preview", [True, False])
@@ -61,6 +93,7 @@ def test_the_global_issues_the_token_after_its_release_and_the_zone_reads_it_fro
     assert "stdin" in issue.secret_paths()
     assert "stdout" in issue.secret_outputs, "the issued token is a secret in state"
     secret = monitor.one(SECRET, "zone-token-zone-1")
+    assert secret.retain_on_delete, "destroy leaves the token of a zone that keeps running"
     assert secret.provider.startswith(monitor.one("pulumi:providers:kubernetes", "zone-zone-1").urn)
     assert secret.inputs["metadata"] == {"name": "mesh-federation-zone-token",
                                          "namespace": "kong-mesh-system"}
@@ -139,14 +172,16 @@ def test_a_zone_going_back_to_standalone_needs_no_token():
 
 
 def test_a_zones_stack_issues_tokens_from_the_global_it_references():
-    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global")
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global",
+                           **{"global": {"kubeContext": "mesh-global", "apiToken": GLOBAL_ADMIN}})
     documents = {z.name: factories.standard_documents() for z in cfg.zones}
     monitor = run_program(program(cfg, documents), preview=False,
                           stack_outputs={"kdsUrl": "grpcs://kds.example.com:5685",
                                          "kdsCaCert": "-----BEGIN CERTIFICATE----- ref"})
     issue = monitor.one(COMMAND, "zone-token-zone-1-issue")
     assert not monitor.of_type(RELEASE), "no global release in a zones stack"
-    assert json.loads(issue.inputs["stdin"]["value"])["context"] == "mesh-global"
+    spec = json.loads(issue.inputs["stdin"]["value"])
+    assert (spec["context"], spec["token"]) == ("mesh-global", GLOBAL_ADMIN)
 
 
 def test_kds_auth_settings_parse_versions_with_prefixes_and_suffixes():

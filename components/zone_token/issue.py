@@ -71,7 +71,8 @@ def _admin_token(spec: TokenSpec, read_admin_token: Callable[..., str]) -> tuple
     try:
         token = read_admin_token(context=context, namespace=spec.namespace, kubeconfig=spec.kubeconfig)
     except kube.KubeAccessError as error:
-        raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiToken (secret)") from None
+        raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiToken (secret), or the "
+                             "apiToken of the zone whose signing keys the global took") from None
     return token, f"Secret {spec.namespace}/{kube.ADMIN_TOKEN_SECRET} in {context!r}"
 
 
