@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.merge import ObjectKey, SharedObject
-from components.signing_keys import SIGNING_KEY_PREFIXES, is_signing_key
+from components.signing_keys import is_signing_key
 
 # Output-only metadata: never sent to the API server.
 _READ_ONLY_METADATA = ("creationTimestamp", "resourceVersion", "uid", "generation",
@@ -81,6 +81,7 @@ class ExportedMeshResources(pulumi.ComponentResource):
         super().__init__("mesh-federation:index:ExportedMeshResources", name, None, opts)
         self.resources = {}
         self.zones_of = {}
+        self._signing_keys: list[ObjectKey] = []
         # The release brings the CRDs and the validating webhook these objects go through.
         release = [args.global_release] if args.global_release else []
         child_opts = pulumi.ResourceOptions(
@@ -99,6 +100,8 @@ class ExportedMeshResources(pulumi.ComponentResource):
         try:
             for shared in args.objects:
                 self.resources[shared.key] = self._register(shared, child_opts)
+                if is_signing_key(shared.document):
+                    self._signing_keys.append(shared.key)
                 self.zones_of[shared.key] = shared.zones
         except BaseException:
             gc.set_threshold(*thresholds)
@@ -137,8 +140,7 @@ class ExportedMeshResources(pulumi.ComponentResource):
 
     def signing_keys(self) -> list[pulumi.CustomResource]:
         """The token signing keys copied here (from one zone at most, see signing_keys.py)."""
-        return [r for key, r in self.resources.items()
-                if key.kind == "Secret" and key.name.startswith(SIGNING_KEY_PREFIXES)]
+        return [self.resources[key] for key in self._signing_keys]
 
     def for_zone(self, zone: str) -> list[pulumi.CustomResource]:
         return [r for key, r in self.resources.items() if zone in self.zones_of[key]]

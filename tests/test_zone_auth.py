@@ -13,17 +13,11 @@ from components.helm_values import kds_auth_settings
 from tests import factories
 from tests.pulumi_harness import ISSUED_ZONE_TOKEN, RecordingMonitor, run_program
 from tests.test_program import COMMAND, RELEASE, program
-from tests.test_security import assert_nowhere_in_plaintext
+from tests.test_security import assert_nowhere_in_plaintext, federate
 
 SECRET = "kubernetes:core/v1:Secret"
 GIVEN_TOKEN = "eyJhbGciOiJSUzI1NiJ9.given-by-the-user.c2ln"
 GLOBAL_ADMIN = "global-admin-do-not-leak"
-
-
-def federate(preview: bool, **overrides) -> RecordingMonitor:
-    cfg = factories.config(**overrides)
-    documents = {z.name: factories.standard_documents() for z in cfg.zones}
-    return run_program(program(cfg, documents), preview=preview)
 
 
 def zone_values(monitor: RecordingMonitor, zone: str = "zone-1") -> dict:
