@@ -44,8 +44,19 @@ def forwarded(command: list[str], *, timeout_seconds: float = 30.0) -> Iterator[
         raise PortForwardError(
             f"{command[0]!r} was not found: install kubectl, or set global.apiUrl to an address "
             "of the global API (and global.apiToken)") from None
+    stderr: queue.Queue[str | None] = queue.Queue()
     try:
-        yield f"http://127.0.0.1:{_local_port(process, command, timeout_seconds)}"
+        port = _local_port(process, command, timeout_seconds, stderr)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        except Exception as error:
+            # A request failed: if kubectl died under it (pod gone, connection lost), its own
+            # words say more than the connection error.
+            if _exits_within(process, seconds=1.0):
+                reason = _said(stderr) or f"exit code {process.returncode}"
+                raise PortForwardError(
+                    f"`{' '.join(command)}` ended during the request: {reason[:500]}") from error
+            raise
     finally:
         process.terminate()
         try:
@@ -63,10 +74,32 @@ def _drain(stream: IO[str], lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
-def _local_port(process: subprocess.Popen[str], command: list[str], timeout_seconds: float) -> int:
+def _exits_within(process: subprocess.Popen[str], *, seconds: float) -> bool:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def _said(stderr: queue.Queue[str | None]) -> str:
+    """What kubectl wrote to stderr so far (waiting a moment for the end of it)."""
+    said: list[str] = []
+    while True:
+        try:
+            line = stderr.get(timeout=1)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        said.append(line.strip())
+    return " ".join(filter(None, said))
+
+
+def _local_port(process: subprocess.Popen[str], command: list[str], timeout_seconds: float,
+                stderr: queue.Queue[str | None]) -> int:
     assert process.stdout is not None and process.stderr is not None
     stdout: queue.Queue[str | None] = queue.Queue()
-    stderr: queue.Queue[str | None] = queue.Queue()
     for stream, lines in ((process.stdout, stdout), (process.stderr, stderr)):
         threading.Thread(target=_drain, args=(stream, lines), daemon=True).start()
     deadline = time.monotonic() + timeout_seconds
@@ -83,14 +116,5 @@ def _local_port(process: subprocess.Popen[str], command: list[str], timeout_seco
         process.kill()
     with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
-    said: list[str] = []
-    while True:
-        try:
-            line = stderr.get(timeout=1)
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        said.append(line.strip())
-    reason = " ".join(filter(None, said)) or f"no forwarded port within {timeout_seconds:g}s"
+    reason = _said(stderr) or f"no forwarded port within {timeout_seconds:g}s"
     raise PortForwardError(f"`{' '.join(command)}` failed: {reason[:500]}")

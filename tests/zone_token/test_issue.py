@@ -244,3 +244,19 @@ def test_a_refused_token_from_config_is_named_by_its_key(fake_global):
     with pytest.raises(ZoneTokenError, match=r"refused mesh-federation:zones\[0\]\.apiToken"):
         issue_zone_token(spec(url=fake_global.url, token="t",
                               token_source="mesh-federation:zones[0].apiToken"))
+
+
+def test_kubectl_dying_during_the_request_reports_kubectls_reason(tmp_path):
+    """kubectl printed its port, then lost the pod: nothing listens there any more."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    kubectl = fake_kubectl(tmp_path, f"""
+import sys
+print("Forwarding from 127.0.0.1:{dead_port} -> 5681", flush=True)
+print("error: lost connection to pod", file=sys.stderr, flush=True)
+sys.exit(1)
+""")
+    with pytest.raises(ZoneTokenError, match="ended during the request: error: lost connection to pod"):
+        issue_zone_token(spec(kubectl=kubectl))
