@@ -99,8 +99,9 @@ class ExportedMeshResources(pulumi.ComponentResource):
         gc.set_threshold(thresholds[0], thresholds[1], 1_000_000)
         try:
             for shared in args.objects:
-                self.resources[shared.key] = self._register(shared, child_opts)
-                if is_signing_key(shared.document):
+                signing_key = is_signing_key(shared.document)
+                self.resources[shared.key] = self._register(shared, child_opts, signing_key=signing_key)
+                if signing_key:
                     self._signing_keys.append(shared.key)
                 self.zones_of[shared.key] = shared.zones
         except BaseException:
@@ -114,14 +115,15 @@ class ExportedMeshResources(pulumi.ComponentResource):
         self.register_outputs({"count": len(self.resources)})
 
     @staticmethod
-    def _register(shared: SharedObject, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    def _register(shared: SharedObject, opts: pulumi.ResourceOptions, *,
+                  signing_key: bool) -> pulumi.CustomResource:
         document = shared.document
         metadata = clean_metadata(document.get("metadata") or {})
         name = resource_name(shared.key)
         if document.get("kind") == "Secret" and document.get("apiVersion") == "v1":
             data = {str(k): str(v) for k, v in (document.get("data") or {}).items()}
             secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
-            if is_signing_key(document):
+            if signing_key:
                 # Copied once, then the global's: a later run that would copy other keys (the
                 # first zone went back, was removed or reordered) must neither replace them nor
                 # delete them, or every token signed with them stops validating.

@@ -7,14 +7,13 @@ are merged last, so they can override anything here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from components.products import Product
+from components.products import Product, version_tuple
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,9 +92,8 @@ class ZoneTokenMount:
 def kds_auth_settings(chart_version: str) -> KdsAuthSettings:
     """The names the control plane of `chart_version` reads (kong-mesh charts carry the Kong
     Mesh version as their own)."""
-    match = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", chart_version.strip())
-    version = tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
-    return KDS_AUTH_AFTER_RENAME if version >= KDS_AUTH_RENAMED_IN else KDS_AUTH_BEFORE_RENAME
+    renamed = version_tuple(chart_version) >= KDS_AUTH_RENAMED_IN
+    return KDS_AUTH_AFTER_RENAME if renamed else KDS_AUTH_BEFORE_RENAME
 
 
 def global_values(

@@ -6,13 +6,13 @@ a PreflightError that stops the program with nothing applied.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from components.config import FederationConfig, ZoneConfig
 from components.export import ControlPlaneInfo
+from components.products import version_tuple
 
 
 class PreflightError(ValueError):
@@ -24,14 +24,6 @@ class PreflightResult:
     documents: tuple[Mapping[str, Any], ...]
     warnings: tuple[str, ...]
     already_federated: bool
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    """'2.14.3', 'v2.10.1-rc.1', '2.9.0+kong' -> (2, 14, 3); the numeric core only."""
-    match = re.match(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", version.strip())
-    if not match:
-        return ()
-    return tuple(int(part) for part in match.groups() if part is not None)
 
 
 def _synced_copy(document: Mapping[str, Any]) -> bool:

@@ -6,6 +6,7 @@ Services, so that nothing else in the program spells them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -54,3 +55,11 @@ PRODUCTS: dict[str, Product] = {p.key: p for p in (KONG_MESH, KUMA)}
 
 KDS_PORT = 5685
 API_PORT = 5681
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """'2.14.3', 'v2.10.1-rc.1', '2.9.0+kong' -> (2, 14, 3); the numeric core only."""
+    match = re.match(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", version.strip())
+    if not match:
+        return ()
+    return tuple(int(part) for part in match.groups() if part is not None)

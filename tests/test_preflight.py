@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from components.preflight import PreflightError, preflight, version_tuple
+from components.preflight import PreflightError, preflight
+from components.products import version_tuple
 from components.program import build
 from tests import factories
 from tests.pulumi_harness import run_program

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,11 +76,6 @@ def _admin_token(spec: TokenSpec, read_admin_token: Callable[..., str]) -> tuple
     return token, f"Secret {spec.namespace}/{kube.ADMIN_TOKEN_SECRET} in {context!r}"
 
 
-@contextmanager
-def _given(url: str) -> Iterator[str]:
-    yield url
-
-
 def issue_zone_token(
     spec: TokenSpec,
     *,
@@ -89,7 +84,7 @@ def issue_zone_token(
 ) -> str:
     """The zone token for `spec.zone`, issued by the global with an admin token."""
     admin_token, source = _admin_token(spec, read_admin_token)
-    where = (_given(spec.url) if spec.url else
+    where = (nullcontext(spec.url) if spec.url else
              forward(port_forward_command(context=spec.context, namespace=spec.namespace,
                                           service=spec.service, port=spec.port,
                                           kubeconfig=spec.kubeconfig, kubectl=spec.kubectl),
