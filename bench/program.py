@@ -76,17 +76,29 @@ def _serve_zones(names: list[str], per_zone: list[int], conn: Any) -> None:
             fake.stop()
 
 
-def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
-    """One size: fake zones in a forked process, the program in this one; measure the program."""
+def run_one(zones: int, total: int, preview: bool, engine: str) -> dict[str, Any]:
+    """One size: fake zones in a forked process, the program in this one; measure the program.
+
+    engine "process": the mock engine in a forked process of its own, over gRPC, as under
+    `pulumi up` (bench/engine_process.py); "inline": the stock set_mocks MockMonitor inside the
+    program's process."""
     names = [f"zone-{i + 1}" for i in range(zones)]
     per_zone = [total // zones + (1 if i < total % zones else 0) for i in range(zones)]
-    # Fork before this process imports Pulumi: the server process stays small, and this
-    # process's peak RSS is the program's own.
+    # Fork before this process imports Pulumi (and gRPC, which must not be forked once it has
+    # started): the forked processes stay small, and this process's peak RSS is the program's.
     context = multiprocessing.get_context("fork")
     here, there = context.Pipe()
     server = context.Process(target=_serve_zones, args=(names, per_zone, there), daemon=True)
     server.start()
     there.close()  # so that recv raises EOFError, not hangs, if the server process dies
+    engine_here, engine_there = context.Pipe()
+    engine_process = None
+    if engine == "process":
+        from bench.engine_process import serve
+
+        engine_process = context.Process(target=serve, args=(preview, engine_there), daemon=True)
+        engine_process.start()
+    engine_there.close()
     try:
         urls = here.recv()
 
@@ -96,18 +108,23 @@ def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
         from components.program import build, outputs
         from tests.pulumi_harness import run_program
 
+        parents: list[str] = []
+
         class CountingMonitor(MockMonitor):
             """The mock engine, noting only what the figures need: the tests' recorder turns
             every request into a dict, which is test instrumentation, not the program's cost."""
 
-            def __init__(self, mocks: Any) -> None:
-                super().__init__(mocks)
-                self.parents: list[str] = []
-
             def RegisterResource(self, request: Any) -> Any:
                 if request.type != "pulumi:pulumi:Stack":
-                    self.parents.append(request.parent)
+                    parents.append(request.parent)
                 return super().RegisterResource(request)
+
+        monitor_class: Any = CountingMonitor
+        if engine_process is not None:
+            from bench.engine_process import monitor_stub
+
+            stub = monitor_stub(engine_here.recv())
+            monitor_class = lambda _mocks: stub  # noqa: E731 (the mocks live with the engine)
 
         cfg = parse_config({
             "kdsTls": {"mode": "skipVerify"},
@@ -122,18 +139,25 @@ def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
             return outputs(cfg, federation)["kdsUrl"]
 
         start = time.perf_counter()
-        monitor = run_program(program, preview=preview, monitor_class=CountingMonitor)
+        run_program(program, preview=preview, monitor_class=monitor_class)
         wall = time.perf_counter() - start
         here.send("done")
         requests = here.recv()
+        if engine_process is not None:
+            engine_here.send("done")
+            parents = engine_here.recv()
     finally:
-        server.join(timeout=10)
-        if server.is_alive():
-            server.terminate()
-    exported = sum(1 for parent in monitor.parents if parent.endswith("exported"))
-    return {"zones": zones, "objects": total, "wall_s": wall, "peak_rss_mb": _peak_rss_mb(),
-            "rss_before_mb": baseline, "registrations": len(monitor.parents),
-            "exported_registrations": exported, "requests": requests}
+        for process in (server, engine_process):
+            if process is None:
+                continue
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+    exported = sum(1 for parent in parents if parent.endswith("exported"))
+    return {"zones": zones, "objects": total, "engine": engine, "wall_s": wall,
+            "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": baseline,
+            "registrations": len(parents), "exported_registrations": exported,
+            "requests": requests}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="evaluate as a preview (default: as an update)")
     parser.add_argument("--one", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--objects", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--engine", choices=("process", "inline"), default="process", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if not RESOURCES_JSON.exists():
@@ -153,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     total = args.objects or (QUICK_OBJECTS if args.quick else FULL_OBJECTS)
 
     if args.one is not None:
-        print(json.dumps(run_one(args.one, total, args.preview)))
+        print(json.dumps(run_one(args.one, total, args.preview, args.engine)))
         return 0
 
     mode = "preview" if args.preview else "update"

@@ -2,9 +2,14 @@
 
 One job: turn requests to the control plane into parsed answers (JSON for GETs, the text of a
 token for ``post_for_text``), or into a ``KumaApiError`` whose message tells the operator what to
-do next. Retries
-live in urllib3's ``Retry`` (idempotent GETs only), never in a hand loop, so
-backoff and Retry-After handling stay standard.
+do next.
+
+The transport is urllib3 itself (the library under ``requests``): an export sends one GET per
+object, thousands per zone, and ``requests``' per-call layers (settings merge, cookie jar,
+hooks, response wrapping) cost twice urllib3's CPU for the same GET (bench/program.py). Retries
+live in urllib3's ``Retry`` (idempotent GETs only), never in a hand loop, so backoff and
+Retry-After handling stay standard; ``PoolManager`` follows redirects and drops the
+Authorization header when one leaves the host, as ``requests`` did.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 
-import requests
-from requests.adapters import HTTPAdapter
+import certifi
+import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    HTTPError,
     MaxRetryError,
     NewConnectionError,
+    ProtocolError,
     ReadTimeoutError,
+    SSLError,
 )
 from urllib3.util.retry import Retry
 
@@ -78,18 +87,31 @@ def _has_authorization(headers: Mapping[str, str]) -> bool:
     return any(key.lower() == "authorization" for key in headers)
 
 
-def _body_hint(response: requests.Response) -> str:
+def _body_hint(raw: bytes) -> str:
     """A short, single-line excerpt of an error body (Kuma sends title/details)."""
     try:
-        payload = response.json()
+        payload = json.loads(raw)
     except ValueError:
-        text = response.text.strip().replace("\n", " ")
-        return text[:200]
+        return raw.decode("utf-8", errors="replace").strip().replace("\n", " ")[:200]
     if isinstance(payload, dict):
         parts = [str(payload[k]) for k in ("title", "details", "message") if payload.get(k)]
         if parts:
             return ": ".join(parts)[:300]
     return json.dumps(payload)[:200]
+
+
+def _tls_options(target: ApiTarget) -> dict[str, Any]:
+    """urllib3's TLS settings for `verify` and `client_cert`, as requests read them: True trusts
+    certifi's bundle, a string is a CA bundle file, False turns verification off."""
+    options: dict[str, Any] = {}
+    if target.verify is False:
+        options["cert_reqs"] = "CERT_NONE"
+    else:
+        options["cert_reqs"] = "CERT_REQUIRED"
+        options["ca_certs"] = certifi.where() if target.verify is True else target.verify
+    if target.client_cert is not None:
+        options["cert_file"], options["key_file"] = target.client_cert
+    return options
 
 
 class KumaApiClient:
@@ -100,7 +122,6 @@ class KumaApiClient:
         self._base_url = target.base_url.rstrip("/")
         self._lock = threading.Lock()
         self._requests = 0
-        self._session = requests.Session()
         retry = Retry(
             total=target.retries,
             connect=target.retries,
@@ -116,21 +137,18 @@ class KumaApiClient:
             # caller's timeouts and retries must bound the time instead.
             respect_retry_after_header=False,
         )
-        adapter = HTTPAdapter(
-            pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=retry, pool_block=True
-        )
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._session.verify = target.verify
-        if target.client_cert is not None:
-            self._session.cert = target.client_cert
         headers: dict[str, str] = {"Accept": "application/json"}
         headers.update(target.headers)
         if target.token and not _has_authorization(target.headers):
             headers["Authorization"] = f"Bearer {target.token}"
-        self._session.headers.update(headers)
-        # Environment proxies would silently reroute a loopback port-forward.
-        self._session.trust_env = False
+        self._headers = headers
+        # No proxy from the environment: one would silently reroute a loopback port-forward.
+        # block=True: at most pool_size connections, callers beyond that wait for one.
+        self._pool = urllib3.PoolManager(
+            num_pools=4, maxsize=max(1, pool_size), block=True, headers=headers, retries=retry,
+            timeout=urllib3.Timeout(connect=target.connect_timeout, read=target.read_timeout),
+            **_tls_options(target),
+        )
         if target.verify is False:
             self._warn_insecure()
 
@@ -175,7 +193,7 @@ class KumaApiClient:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
+        self._pool.clear()
 
     def url_for(self, path: str) -> str:
         return _join(self._base_url, path)
@@ -183,24 +201,11 @@ class KumaApiClient:
     def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         """GET ``path`` (relative to base_url) and return the parsed JSON body."""
         url = self.url_for(path)
-        shown = url
         if params:
-            shown = url + "?" + "&".join(f"{k}={v}" for k, v in params.items())
-        with self._lock:
-            self._requests += 1
-        try:
-            response = self._session.get(
-                url,
-                params=dict(params) if params else None,
-                timeout=(self._target.connect_timeout, self._target.read_timeout),
-            )
-        except requests.exceptions.RequestException as exc:
-            raise self._transport_error(exc, shown) from None
-        try:
-            self._check_status(response, shown)
-            return self._parse(response, shown)
-        finally:
-            response.close()
+            url += "?" + urlencode(params)
+        response = self._send("GET", url)
+        self._check_status(response, url)
+        return self._parse(response, url)
 
     def post_for_text(self, path: str, body: Mapping[str, Any]) -> str:
         """POST a JSON body and return the text answer (the token endpoints answer a bare token).
@@ -208,25 +213,19 @@ class KumaApiClient:
         Not retried on 5xx (urllib3 retries GETs only): a token request is cheap to repeat by
         hand, and the error says so. The answer is never echoed into an error message."""
         url = self.url_for(path)
+        # Headers given to a request replace the pool's, hence the merge.
+        response = self._send("POST", url, body=json.dumps(dict(body)).encode(),
+                              headers={**self._headers, "Content-Type": "application/json"})
+        self._check_status(response, url, retried=False)
+        return response.data.decode("utf-8", errors="replace")
+
+    def _send(self, method: str, url: str, **extra: Any) -> urllib3.BaseHTTPResponse:
         with self._lock:
             self._requests += 1
         try:
-            response = self._session.post(
-                url, json=dict(body),
-                timeout=(self._target.connect_timeout, self._target.read_timeout),
-            )
-        except requests.exceptions.RequestException as exc:
+            return self._pool.request(method, url, **extra)
+        except HTTPError as exc:
             raise self._transport_error(exc, url) from None
-        try:
-            self._check_status(response, url, retried=False)
-            try:
-                return response.text
-            except requests.exceptions.RequestException as exc:
-                raise KumaApiError(f"The answer from {url} was cut off while reading it: "
-                                   f"{_reason(exc)}. Retry.", url=url,
-                                   status=response.status_code) from None
-        finally:
-            response.close()
 
     # -- error phrasing -------------------------------------------------
 
@@ -236,53 +235,50 @@ class KumaApiClient:
             f" {hint[0].upper()}{hint[1:]}." if hint else ""
         )
 
-    def _transport_error(self, exc: requests.exceptions.RequestException, url: str) -> KumaApiError:
+    def _transport_error(self, exc: HTTPError, url: str) -> KumaApiError:
         tries = f" (after {self._target.retries} retries)" if self._target.retries else ""
-        if isinstance(exc, requests.exceptions.SSLError):
+        # Exhausted retries arrive as MaxRetryError(reason=...): classify by the reason.
+        reason: BaseException = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
+        if isinstance(reason, SSLError):
             return KumaApiError(
-                f"TLS handshake with {url} failed{tries}: {_reason(exc)}. Pass the CA bundle "
+                f"TLS handshake with {url} failed{tries}: {_reason(reason)}. Pass the CA bundle "
                 "that signed the control plane certificate (or, only for a test, disable "
                 "verification).",
                 url=url,
             )
-        # With a urllib3 Retry, exhausted timeouts arrive as a ConnectionError
-        # wrapping MaxRetryError(reason=...Timeout...): classify by the reason.
-        reason = exc.args[0].reason if exc.args and isinstance(exc.args[0], MaxRetryError) else None
         # NewConnectionError (refused) subclasses ConnectTimeoutError in urllib3.
-        refused = isinstance(reason, NewConnectionError)
-        if not refused and (
-            isinstance(exc, requests.exceptions.ConnectTimeout)
-            or isinstance(reason, ConnectTimeoutError)
-        ):
+        if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
             return KumaApiError(
                 f"Connecting to {url} timed out after {self._target.connect_timeout:g}s{tries}."
                 + self._where(),
                 url=url,
             )
-        if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(reason, ReadTimeoutError):
+        if isinstance(reason, ReadTimeoutError):
             return KumaApiError(
                 f"The control plane at {url} did not answer within "
                 f"{self._target.read_timeout:g}s{tries}; it may be overloaded, or the "
                 "port-forward may be stuck. Retry, or raise the read timeout.",
                 url=url,
             )
-        if isinstance(exc, requests.exceptions.ConnectionError):
+        if isinstance(reason, ProtocolError) and "IncompleteRead" in str(reason):
             return KumaApiError(
-                f"Cannot connect to {url}{tries}: {_reason(exc)}." + self._where(), url=url
-            )
-        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-            return KumaApiError(
-                f"The answer from {url} was cut off: the connection closed before the whole "
-                "body arrived. Retry; if it persists, check the port-forward or proxy in between.",
+                f"The answer from {url} was cut off{tries}: the connection closed before the "
+                "whole body arrived. Retry; if it persists, check the port-forward or proxy in "
+                "between.",
                 url=url,
             )
-        return KumaApiError(f"Request to {url} failed: {_reason(exc)}", url=url)
+        if isinstance(reason, NewConnectionError | ProtocolError):
+            return KumaApiError(
+                f"Cannot connect to {url}{tries}: {_reason(reason)}." + self._where(), url=url
+            )
+        return KumaApiError(f"Request to {url} failed: {_reason(reason)}", url=url)
 
-    def _check_status(self, response: requests.Response, url: str, *, retried: bool = True) -> None:
-        status = response.status_code
+    def _check_status(self, response: urllib3.BaseHTTPResponse, url: str, *,
+                      retried: bool = True) -> None:
+        status = response.status
         if status < 400:
             return
-        body = _body_hint(response)
+        body = _body_hint(response.data)
         detail = f" ({body})" if body else ""
         if status in (401, 403):
             if self._target.token or _has_authorization(self._target.headers):
@@ -318,16 +314,8 @@ class KumaApiClient:
         )
 
     @staticmethod
-    def _parse(response: requests.Response, url: str) -> Any:
-        try:
-            raw = response.content
-        except requests.exceptions.RequestException as exc:
-            raise KumaApiError(
-                f"The answer from {url} was cut off while reading it: {_reason(exc)}. Retry; if "
-                "it persists, check the port-forward or proxy in between.",
-                url=url,
-                status=response.status_code,
-            ) from None
+    def _parse(response: urllib3.BaseHTTPResponse, url: str) -> Any:
+        raw = response.data
         try:
             return json.loads(raw)
         except ValueError as exc:
@@ -342,7 +330,7 @@ class KumaApiClient:
                     f"The answer from {url} is not JSON (Content-Type {ctype}, {len(raw)} bytes)."
                     f" Is {url} really a Kuma control plane API, and not a proxy or the GUI?"
                 )
-            raise KumaApiError(what, url=url, status=response.status_code) from None
+            raise KumaApiError(what, url=url, status=response.status) from None
 
 
 def _reason(exc: BaseException) -> str:

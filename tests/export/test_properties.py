@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.export.kube import mesh_spec
+from components.export.kube import ORIGIN_LABEL, finalize, mesh_spec
 from components.export.model import ResourceType
 from components.export.profiles import KNOWN_TYPES, select_types
 from components.export.yaml_out import _go_key_less, to_yaml
@@ -137,3 +137,28 @@ def test_go_key_order_is_a_strict_order(keys: list[str]) -> None:
         assert not _go_key_less(a, a)
         for b in keys:
             assert not (_go_key_less(a, b) and _go_key_less(b, a))
+
+
+k8s_object = st.fixed_dictionaries(
+    {"apiVersion": st.just("kuma.io/v1alpha1"), "kind": st.just("MeshTimeout"),
+     "metadata": st.fixed_dictionaries(
+         {"name": names, "namespace": st.sampled_from(["kong-mesh-system", "other"])},
+         optional={"labels": st.dictionaries(names | st.just(ORIGIN_LABEL), names, max_size=3),
+                   "annotations": st.dictionaries(names | st.just(ORIGIN_LABEL), names, max_size=2),
+                   "resourceVersion": st.just("42"), "uid": names}),
+     "spec": st.dictionaries(names, st.lists(st.dictionaries(names, names, max_size=2), max_size=2),
+                             max_size=3)})
+
+
+@given(k8s_object, st.booleans())
+def test_finalize_leaves_its_input_as_it_was(obj: dict[str, Any], rename: bool) -> None:
+    before = copy.deepcopy(obj)
+    out = finalize(obj, profile="federation-with-policies",
+                   allowed_namespaces={"kong-mesh-system", "other"}, excluded_keys={ORIGIN_LABEL},
+                   rename_namespace=("kong-mesh-system", "mesh-global") if rename else None)
+    assert obj == before  # the zone's answer is not modified, whatever the export rewrote
+    assert out is not None and out["spec"] == obj["spec"]
+    assert ORIGIN_LABEL not in out["metadata"].get("labels", {})
+    assert "resourceVersion" not in out["metadata"] and "uid" not in out["metadata"]
+    if rename and obj["metadata"]["namespace"] == "kong-mesh-system":
+        assert out["metadata"]["namespace"] == "mesh-global"
