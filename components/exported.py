@@ -16,6 +16,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.dependencies import one_dependency_input
 from components.merge import ObjectKey, SharedObject
 from components.signing_keys import is_signing_key
 
@@ -41,21 +42,6 @@ def resource_name(key: ObjectKey) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts))
 
 
-def _one_dependency_input(resources: Sequence[pulumi.Resource]) -> pulumi.Input[list[pulumi.Resource]]:
-    """`depends_on` for every object, as one Output that carries `resources` as its dependencies
-    (`depends_on` is an Input, and the SDK adds an Output's resources to the dependencies).
-
-    Registered dependencies are the same as with the plain list, but the SDK resolves the list
-    once per object: given a plain list, it promotes each entry to an Output of its own (with a
-    task, a tracked future and two scans for unknowns) for each of the 10,000 objects. Through one
-    shared Output, each object awaits one Output whose value is already an empty list, and the
-    SDK expands (cycle check, URN) each of `resources` as before.
-    """
-    if not resources:
-        return []
-    return pulumi.Output.all(*(resource.urn for resource in resources)).apply(lambda _: [])
-
-
 def _resume_gc(thresholds: tuple[int, int, int]) -> None:
     """Full collections as before, once the registrations they would have re-scanned are done."""
     gc.set_threshold(*thresholds)
@@ -70,6 +56,8 @@ class ExportedMeshResourcesArgs:
     objects: Sequence[SharedObject]
     provider: k8s.Provider
     global_release: pulumi.Resource | None    # None when another stack owns the global
+    # A zones stack: the global stack agreeing on zoneAuth. Nothing is copied unless it holds.
+    gate: pulumi.Output[Any] | None = None
 
 
 class ExportedMeshResources(pulumi.ComponentResource):
@@ -85,7 +73,7 @@ class ExportedMeshResources(pulumi.ComponentResource):
         # The release brings the CRDs and the validating webhook these objects go through.
         release = [args.global_release] if args.global_release else []
         child_opts = pulumi.ResourceOptions(
-            parent=self, provider=args.provider, depends_on=_one_dependency_input(release))
+            parent=self, provider=args.provider, depends_on=one_dependency_input(release, gate=args.gate))
         # Registering thousands of objects makes millions of long-lived Python objects (each
         # resource's Outputs, futures and serialized properties, alive until the program ends).
         # CPython's cyclic collector runs a full (oldest-generation) collection each time that

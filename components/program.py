@@ -159,14 +159,18 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
         zone.name: cluster_provider(f"zone-{zone.name}", zone.kube_context, cfg.kubeconfig)
         for zone in cfg.zones
     }
+    # A zones stack reads the global's address from the global stack, checking that both agree
+    # on zoneAuth: until that holds, no object is copied and no token issued (the zone releases
+    # wait for it through their KDS address).
+    gate = global_.kds_url if cfg.role == "zones" else None
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
-        objects=shared, provider=global_provider, global_release=global_.release,
+        objects=shared, provider=global_provider, global_release=global_.release, gate=gate,
     ))
     # Tokens are issued once the signing keys copied from a zone are in place: issued earlier,
     # they would be signed with a key the copy then replaces.
     issuer_waits = [*([global_.release] if global_.release else []), *exported.signing_keys()]
     zone_tokens = {zone.name: _zone_token(cfg, index, zone, zone_providers[zone.name], issuer_waits,
-                                          key_zone)
+                                          key_zone, gate)
                    for index, zone in enumerate(cfg.zones) if cfg.zone_auth.enabled and zone.federated}
 
     zones: dict[str, ZoneControlPlane] = {}
@@ -229,7 +233,8 @@ def _issuer_credential(cfg: FederationConfig, key_zone: str | None) -> dict[str,
 
 
 def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k8s.Provider,
-                waits_for: Sequence[pulumi.Resource], key_zone: str | None) -> ZoneToken:
+                waits_for: Sequence[pulumi.Resource], key_zone: str | None,
+                gate: pulumi.Output[Any] | None) -> ZoneToken:
     """The zone's token, issued by the global (over global.apiUrl or a kubectl port-forward)."""
     issuer = None if zone.zone_token is not None else {
         "zone": zone.name, "zone_index": index, "valid_for": cfg.zone_auth.valid_for,
@@ -242,7 +247,7 @@ def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k
         zone_name=zone.name, namespace=cfg.namespace, provider=provider,
         valid_for=cfg.zone_auth.valid_for, issuer=issuer, given_token=zone.zone_token,
         depends_on=waits_for, create_namespace=zone.install == "greenfield",
-        rotation=cfg.zone_auth.rotation,
+        rotation=cfg.zone_auth.rotation, gate=gate,
     ))
 
 

@@ -21,6 +21,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
+from components.dependencies import one_dependency_input
 from components.federation_check import PROJECT_ROOT
 
 ZONE_TOKEN_SECRET = "mesh-federation-zone-token"
@@ -38,6 +39,9 @@ class ZoneTokenArgs:
     depends_on: Sequence[pulumi.Resource] = ()   # the global release and the copied signing keys
     create_namespace: bool = False               # greenfield: nothing has made it yet
     rotation: str = ""                           # zoneAuth.rotation
+    # A zones stack: the global stack agreeing on zoneAuth. No token is issued or stored unless
+    # it holds.
+    gate: pulumi.Output[Any] | None = None
 
 
 def token_generation(args: ZoneTokenArgs) -> str:
@@ -73,7 +77,9 @@ class ZoneToken(pulumi.ComponentResource):
                 # A new token for a new validity or a rotation, and only then: a changed spec
                 # (another admin credential, the zone's index) is no reason to issue one.
                 triggers=[args.valid_for, args.rotation],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+                opts=pulumi.ResourceOptions(parent=self,
+                                            depends_on=one_dependency_input(args.depends_on,
+                                                                            gate=args.gate),
                                             additional_secret_outputs=["stdout", "stdin"],
                                             ignore_changes=["stdin"]),
             )
@@ -83,13 +89,16 @@ class ZoneToken(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider, retain_on_delete=True)
         waits: list[pulumi.Resource] = []
         if args.create_namespace:
-            waits.append(k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": args.namespace},
-                                               opts=child))
+            waits.append(k8s.core.v1.Namespace(
+                f"{name}-namespace", metadata={"name": args.namespace},
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                    depends_on=one_dependency_input([], gate=args.gate)))))
         self.secret = k8s.core.v1.Secret(
             name,
             metadata={"name": ZONE_TOKEN_SECRET, "namespace": args.namespace},
             string_data={ZONE_TOKEN_KEY: token},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                depends_on=waits, additional_secret_outputs=["data", "stringData"])),
+                depends_on=one_dependency_input(waits, gate=args.gate),
+                additional_secret_outputs=["data", "stringData"])),
         )
         self.register_outputs({"secret": ZONE_TOKEN_SECRET})

@@ -103,17 +103,33 @@ def test_a_zones_stack_needs_the_global_stack_name():
         factories.config(role="zones")
 
 
-def test_a_zones_stack_that_disagrees_with_its_global_on_zone_auth_stops_before_any_zone():
+@pytest.mark.parametrize("preview", [True, False])
+def test_a_zones_stack_that_disagrees_with_its_global_on_zone_auth_changes_nothing(preview):
+    """The disagreement is only known once the global stack's outputs are read; by then nothing
+    may have been copied to the global, issued by it or stored on a zone: a stack that stops
+    there has changed nothing."""
+    given = [{"name": "zone-1", "kubeContext": "mesh-zone", "zoneToken": "eyJ.given.token"},
+             {"name": "zone-2", "kubeContext": "mesh-zone-2", "install": "greenfield"}]
     cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global-prod",
-                           zoneAuth={"mode": "none"}, **{"global": {"kubeContext": "mesh-global"}})
+                           zones=given, **{"global": {"kubeContext": "mesh-global",
+                                                       "apiToken": "global-admin"}})
+    assert cfg.zone_auth.mode == "zoneToken"
     documents = {"zone-1": factories.standard_documents()}
+
     def program():
         return build(cfg, lambda c, z, i: factories.export_result(documents[z.name])).global_.kds_url
     stack_outputs = {"kdsUrl": "grpcs://kds.mesh.example.com:5685",
-                     "kdsCaCert": "-----BEGIN CERTIFICATE----- g", "zoneAuth": "zoneToken"}
+                     "kdsCaCert": "-----BEGIN CERTIFICATE----- g", "zoneAuth": "none"}
     with pytest.raises(Exception, match=r"global stack acme/mesh-federation/global-prod runs with "
-                                        r"zoneAuth.mode zoneToken.*zoneAuth.mode' zoneToken"):
-        run_program(program, preview=True, stack_outputs=stack_outputs)
+                                        r"zoneAuth.mode none.*zoneAuth.mode' none") as caught:
+        run_program(program, preview=preview, stack_outputs=stack_outputs)
+    registered = caught.value.monitor.registrations
+    assert [r.name for r in registered if r.parent.endswith("exported")] == []
+    assert not [r for r in registered if r.type == COMMAND], "a token was issued or a zone upgraded"
+    assert not [r for r in registered if r.type in (RELEASE, "kubernetes:core/v1:Secret",
+                                                      "kubernetes:core/v1:Namespace")]
+    # What it did register: the stack reference, providers and components, which change nothing.
+    assert [r for r in registered if r.type == "pulumi:pulumi:StackReference"]
 
 
 PROD_LICENSE = '{"license": {"payload": "prod-license-never-in-plaintext"}}'
