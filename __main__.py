@@ -3,8 +3,10 @@
 import pulumi
 
 from components.config import load_config
+from components.process_tuning import postpone_full_collections
 from components.program import build, outputs
 
+postpone_full_collections()
 config = load_config()
 federation = build(config)
 for key, value in outputs(config, federation).items():

@@ -98,6 +98,7 @@ def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
         from pulumi.runtime.mocks import MockMonitor
 
         from components.config import parse_config
+        from components.process_tuning import postpone_full_collections
         from components.program import build, outputs
         from tests.pulumi_harness import run_program
 
@@ -123,6 +124,7 @@ def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
         baseline = _peak_rss_mb()
 
         def program() -> Any:
+            postpone_full_collections()  # as __main__.py does, first thing in the run
             federation = build(cfg)
             return outputs(cfg, federation)["kdsUrl"]
 

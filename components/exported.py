@@ -7,7 +7,6 @@ the namespace set and Secret data wrapped as a Pulumi secret.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,11 +41,6 @@ def resource_name(key: ObjectKey) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts))
 
 
-def _resume_gc(thresholds: tuple[int, int, int]) -> None:
-    """Full collections as before, once the registrations they would have re-scanned are done."""
-    gc.set_threshold(*thresholds)
-
-
 def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metadata.items() if k not in _READ_ONLY_METADATA}
 
@@ -74,32 +68,14 @@ class ExportedMeshResources(pulumi.ComponentResource):
         release = [args.global_release] if args.global_release else []
         child_opts = pulumi.ResourceOptions(
             parent=self, provider=args.provider, depends_on=one_dependency_input(release, gate=args.gate))
-        # Registering thousands of objects makes millions of long-lived Python objects (each
-        # resource's Outputs, futures and serialized properties, alive until the program ends).
-        # CPython's cyclic collector runs a full (oldest-generation) collection each time that
-        # heap grows by a quarter, and each one scans all of it: measured with 10,000 objects, 16
-        # full collections took 11 s of a 30 s run and freed under 15,000 objects. So, until every
-        # object's registration has resolved, full collections are put off (documented knob:
-        # gc.set_threshold's third value); the young-generation collections, which free the SDK's
-        # short-lived cycles (tasks, futures), run as before, so memory does not grow. Turning the
-        # collector off altogether instead would keep ~2.9 million cyclic objects (+150 MB).
-        thresholds = gc.get_threshold()
-        gc.set_threshold(thresholds[0], thresholds[1], 1_000_000)
-        try:
-            for shared in args.objects:
-                signing_key = is_signing_key(shared.document)
-                self.resources[shared.key] = self._register(shared, child_opts, signing_key=signing_key)
-                if signing_key:
-                    self._signing_keys.append(shared.key)
-                self.zones_of[shared.key] = shared.zones
-        except BaseException:
-            gc.set_threshold(*thresholds)
-            raise
-        if self.resources:
-            pulumi.Output.all(*(r.urn for r in self.resources.values())).apply(
-                lambda _: _resume_gc(thresholds))
-        else:
-            gc.set_threshold(*thresholds)
+        # (Full garbage collections over the heap these registrations build are put off for the
+        # whole run: components/process_tuning.py, called by __main__.py.)
+        for shared in args.objects:
+            signing_key = is_signing_key(shared.document)
+            self.resources[shared.key] = self._register(shared, child_opts, signing_key=signing_key)
+            if signing_key:
+                self._signing_keys.append(shared.key)
+            self.zones_of[shared.key] = shared.zones
         self.register_outputs({"count": len(self.resources)})
 
     @staticmethod
