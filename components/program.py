@@ -28,7 +28,7 @@ from components.kds_tls import kds_certificates
 from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
 from components.preflight import preflight
-from components.products import API_PORT
+from components.products import API_PORT, version_tuple
 from components.signing_keys import is_signing_key, keep_one_zones_signing_keys
 from components.zone_auth import ZONE_TOKEN_KEY, ZONE_TOKEN_SECRET, ZoneToken, ZoneTokenArgs
 from components.zone_cp import ZoneControlPlane, ZoneControlPlaneArgs
@@ -160,8 +160,9 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
         for zone in cfg.zones
     }
     # A zones stack reads the global's address from the global stack, checking that both agree
-    # on zoneAuth: until that holds, no object is copied and no token issued (the zone releases
-    # wait for it through their KDS address).
+    # on zoneAuth and that the global's chart is not older than the zones': until that holds, no
+    # object is copied and no token issued (the zone releases wait for it through their KDS
+    # address).
     gate = global_.kds_url if cfg.role == "zones" else None
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
         objects=shared, provider=global_provider, global_release=global_.release, gate=gate,
@@ -258,7 +259,8 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
         reference = pulumi.StackReference(cfg.global_stack)
         kds_url = pulumi.Output.all(
             reference.require_output("kdsUrl"), reference.get_output("zoneAuth"),
-        ).apply(lambda pair: _agreeing_on_zone_auth(cfg, str(pair[0]), pair[1]))
+            reference.get_output("chartVersion"),
+        ).apply(lambda read: _agreeing_with_global(cfg, str(read[0]), read[1], read[2]))
         ca = None if cfg.kds_tls.skip_verify else reference.require_output("kdsCaCert").apply(str)
         return GlobalEndpoint(kds_url, ca, None, None)
     control_plane = GlobalControlPlane("global", GlobalControlPlaneArgs(
@@ -273,14 +275,25 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
                           control_plane)
 
 
-def _agreeing_on_zone_auth(cfg: FederationConfig, kds_url: str, global_mode: Any) -> str:
+def _agreeing_with_global(cfg: FederationConfig, kds_url: str, global_mode: Any,
+                          global_chart: Any) -> str:
     """A zones stack must authenticate the way its global expects, or its zones are refused (or
-    hold tokens nobody asks for): stop before switching any zone."""
+    hold tokens nobody asks for), and must not run a newer chart than the global (Kuma supports
+    a global of the zones' version or newer; preflight already holds each running zone to this
+    stack's chartVersion): stop before switching any zone. A global stack that exports neither
+    (an older version of this program) is taken at its word."""
     if global_mode is not None and global_mode != cfg.zone_auth.mode:
         raise ValueError(
             f"zoneAuth.mode is {cfg.zone_auth.mode} here, but the global stack {cfg.global_stack} "
             f"runs with zoneAuth.mode {global_mode}: set `pulumi config set --path "
             f"'mesh-federation:zoneAuth.mode' {global_mode}` in this stack")
+    ours, theirs = version_tuple(cfg.chart_version), version_tuple(str(global_chart or ""))
+    if ours and theirs and ours > theirs:
+        raise ValueError(
+            f"chartVersion is {cfg.chart_version} here, newer than the {global_chart} the global "
+            f"stack {cfg.global_stack} runs: a global must run its zones' version or a newer one. "
+            f"Upgrade the global stack first (its mesh-federation:chartVersion), or set `pulumi "
+            f"config set mesh-federation:chartVersion {global_chart}` in this stack")
     return kds_url
 
 

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import parse_config
+from components.config import FederationConfig, parse_config
 from components.program import build, outputs
 from tests import factories
-from tests.pulumi_harness import run_program
+from tests.pulumi_harness import RecordingMonitor, monitor_of, run_program
 from tests.test_program import COMMAND, RELEASE
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def stack_config(name: str):
+def stack_config(name: str) -> FederationConfig:
     config = yaml.safe_load((ROOT / f"Pulumi.{name}.yaml").read_text())["config"]
     raw = {k.split(":", 1)[1]: v for k, v in config.items()
            if k.startswith("mesh-federation:") and not (isinstance(v, dict) and "secure" in v)}
@@ -123,7 +123,7 @@ def test_a_zones_stack_that_disagrees_with_its_global_on_zone_auth_changes_nothi
     with pytest.raises(Exception, match=r"global stack acme/mesh-federation/global-prod runs with "
                                         r"zoneAuth.mode none.*zoneAuth.mode' none") as caught:
         run_program(program, preview=preview, stack_outputs=stack_outputs)
-    registered = caught.value.monitor.registrations
+    registered = monitor_of(caught.value).registrations
     assert [r.name for r in registered if r.parent.endswith("exported")] == []
     assert not [r for r in registered if r.type == COMMAND], "a token was issued or a zone upgraded"
     assert not [r for r in registered if r.type in (RELEASE, "kubernetes:core/v1:Secret",
@@ -171,5 +171,46 @@ def test_the_production_stack_verifies_kds_tls_and_shows_no_secret_in_plaintext(
         assert needle not in caplog.text
 
 
-def _token_secret_deps(monitor, zone: str) -> list[str]:
+def _token_secret_deps(monitor: RecordingMonitor, zone: str) -> list[str]:
     return monitor.one("kubernetes:core/v1:Secret", f"zone-token-{zone}").dependencies
+
+
+def _zones_stack_run(preview: bool, zones_chart: str, global_chart: str | None):
+    """A zones stack (chartVersion `zones_chart`) whose global stack exports `global_chart`."""
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global-prod",
+                           chartVersion=zones_chart,
+                           **{"global": {"kubeContext": "mesh-global", "apiToken": "global-admin"}})
+    documents = {"zone-1": factories.standard_documents()}
+
+    def program():
+        return build(cfg, lambda c, z, i: factories.export_result(documents[z.name])).global_.kds_url
+    stack_outputs = {"kdsUrl": "grpcs://kds.mesh.example.com:5685",
+                     "kdsCaCert": "-----BEGIN CERTIFICATE----- g", "zoneAuth": cfg.zone_auth.mode}
+    if global_chart is not None:
+        stack_outputs["chartVersion"] = global_chart
+    return run_program(program, preview=preview, stack_outputs=stack_outputs)
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_a_zones_stack_newer_than_its_global_changes_nothing(preview):
+    """Kuma runs a global of its zones' version or newer: a team whose zones stack pins a newer
+    chart than the global stack runs is stopped before anything is copied, issued or switched."""
+    with pytest.raises(Exception, match=r"chartVersion is 2.14.3 here, newer than the 2.10.1 the "
+                                        r"global stack acme/mesh-federation/global-prod runs.*"
+                                        r"mesh-federation:chartVersion 2.10.1` in this stack") as caught:
+        _zones_stack_run(preview, zones_chart="2.14.3", global_chart="2.10.1")
+    registered = caught.value.monitor.registrations
+    assert [r.name for r in registered if r.parent.endswith("exported")] == []
+    assert not [r for r in registered if r.type == COMMAND], "a token was issued or a zone upgraded"
+    assert not [r for r in registered if r.type in (RELEASE, "kubernetes:core/v1:Secret")]
+
+
+@pytest.mark.parametrize(("zones_chart", "global_chart"),
+                         [("2.14.3", "2.14.3"), ("2.14.3", "2.15.0"), ("2.14.3", None)])
+def test_a_zones_stack_at_or_below_its_globals_version_federates(zones_chart, global_chart):
+    """Same version, a newer global, or a global stack that does not say (made by an older
+    version of this program): the zones switch to the global stack's KDS address."""
+    monitor = _zones_stack_run(False, zones_chart=zones_chart, global_chart=global_chart)
+    upgrade = monitor.one(COMMAND, "zone-1-upgrade")
+    values = json.loads(upgrade.inputs["stdin"])["kuma"]["controlPlane"]
+    assert values["kdsGlobalAddress"] == "grpcs://kds.mesh.example.com:5685"
