@@ -9,16 +9,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, TypeVar, Unpack, overload
 
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import resource_pb2
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 ISSUED_ZONE_TOKEN = "eyJhbGciOiJSUzI1NiJ9.mock-issued-zone-token.c2ln"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's wire value for an unknown
+
+# The Pulumi SDK leaves pulumi.runtime.test and MockMonitor's methods unannotated; these are the
+# types they have. pulumi.runtime.test runs the function under the mock engine, waits for the
+# Output or Future it returns, and returns None.
+_mock_engine_test: Callable[[Callable[[], object]], Callable[[], None]] = pulumi.runtime.test
+RegisterHandler = Callable[[resource_pb2.RegisterResourceRequest], resource_pb2.RegisterResourceResponse]
+ReadHandler = Callable[[resource_pb2.ReadResourceRequest], resource_pb2.ReadResourceResponse]
 
 
 @dataclass
@@ -71,8 +79,10 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
-    def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+    def RegisterResource(
+            self, request: resource_pb2.RegisterResourceRequest) -> resource_pb2.RegisterResourceResponse:
+        register: RegisterHandler = super().RegisterResource  # unannotated in the SDK
+        response = register(request)
         if request.type == "pulumi:pulumi:Stack":
             return response  # the root every program has: not the program's own work
         self.registrations.append(Registration(
@@ -85,8 +95,9 @@ class RecordingMonitor(MockMonitor):
         ))
         return response
 
-    def ReadResource(self, request: Any) -> Any:
-        response = super().ReadResource(request)
+    def ReadResource(self, request: resource_pb2.ReadResourceRequest) -> resource_pb2.ReadResourceResponse:
+        read: ReadHandler = super().ReadResource  # unannotated in the SDK
+        response = read(request)
         self.registrations.append(Registration(
             type=request.type, name=request.name, urn=response.urn, parent=request.parent,
             provider=request.provider, dependencies=list(request.dependencies),
@@ -145,9 +156,31 @@ class FederationMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
-def run_program(program: Callable[[], Any], *, preview: bool,
-                monitor_class: Callable[[pulumi.runtime.Mocks], Any] = RecordingMonitor,
-                **mock_options: Any) -> Any:
+class MockOptions(TypedDict, total=False):
+    """What run_program passes on to FederationMocks."""
+
+    load_balancer_ip: str
+    stack_outputs: dict[str, Any] | None
+    failing: Mapping[str, str] | None
+
+
+MonitorT = TypeVar("MonitorT", bound=MockMonitor)
+
+
+@overload
+def run_program(program: Callable[[], object], *, preview: bool,
+                **mock_options: Unpack[MockOptions]) -> RecordingMonitor: ...
+
+
+@overload
+def run_program(program: Callable[[], object], *, preview: bool,
+                monitor_class: Callable[[pulumi.runtime.Mocks], MonitorT],
+                **mock_options: Unpack[MockOptions]) -> MonitorT: ...
+
+
+def run_program(program: Callable[[], object], *, preview: bool,
+                monitor_class: Callable[[pulumi.runtime.Mocks], MockMonitor] = RecordingMonitor,
+                **mock_options: Unpack[MockOptions]) -> MockMonitor:
     """Run `program` under the mock engine; return the monitor once every registration is done.
 
     `monitor_class` lets a benchmark count registrations without the recorder's per-request
@@ -158,8 +191,8 @@ def run_program(program: Callable[[], Any], *, preview: bool,
                              monitor=monitor)
     failures: list[BaseException] = []
 
-    @pulumi.runtime.test
-    def body() -> Any:
+    @_mock_engine_test
+    def body() -> object:
         try:
             result = program()
         except BaseException as error:  # surfaced after the engine settles
@@ -176,4 +209,10 @@ def run_program(program: Callable[[], Any], *, preview: bool,
         # Tests that expect a failure still read what was registered before it.
         failures[0].monitor = monitor  # type: ignore[attr-defined]
         raise failures[0]
+    return monitor
+
+
+def monitor_of(error: BaseException) -> RecordingMonitor:
+    """The monitor run_program attached to the error it raised: what was registered before it."""
+    monitor: RecordingMonitor = error.monitor  # type: ignore[attr-defined]  # set by run_program
     return monitor

@@ -15,7 +15,7 @@ from components.config import parse_config
 from components.program import build, outputs
 from tests.export.fake_zone import FakeZone, Obj, k8s_object, load_types
 from tests.fake_kube import FakeKubeApi
-from tests.pulumi_harness import UNKNOWN, run_program
+from tests.pulumi_harness import UNKNOWN, monitor_of, run_program
 from tests.upstream import upstream_path
 
 TOKEN = "zone-admin-token-value"
@@ -131,7 +131,7 @@ def test_a_failing_export_registers_nothing(zone):
     with pytest.raises(Exception) as error:
         run_program(lambda: build(wrong), preview=True)
     assert "zones[0].apiToken" in str(error.value)
-    assert error.value.monitor.registrations == []
+    assert monitor_of(error.value).registrations == []
 
 
 def test_without_api_url_the_zone_is_read_through_the_kube_service_proxy(anonymous_zone, kubeconfig):
@@ -166,4 +166,4 @@ def test_an_unreachable_zone_api_names_the_address_and_the_port_forward():
     assert ("kubectl --context mesh-zone port-forward -n kong-mesh-system "
             "svc/kong-mesh-control-plane") in message
     assert "zones[0].apiUrl" in message
-    assert error.value.monitor.registrations == []
+    assert monitor_of(error.value).registrations == []

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
 from components.merge import MergeConflict, merge_exports
 from components.program import build, export_all
 from tests import factories
-from tests.pulumi_harness import run_program
+from tests.pulumi_harness import monitor_of, run_program
 from tests.test_program import COMMAND, RELEASE, program
 
 ZONES = [{"name": f"zone-{i}", "kubeContext": f"ctx-{i}", "apiUrl": "http://127.0.0.1:1",
           "apiToken": "t"} for i in (1, 2, 3)]
 
 
-def three_zone_documents():
+def three_zone_documents() -> dict[str, list[dict[str, Any]]]:
     shared = [factories.mesh("default"), factories.policy("shared-timeout")]
     return {
         "zone-1": [*shared, factories.policy("only-1")],
@@ -69,7 +70,7 @@ def test_conflict_stops_the_program_before_anything_is_registered():
     documents = {"zone-1": [factories.mesh("default")], "zone-2": [changed]}
     with pytest.raises(MergeConflict) as error:
         run_program(program(cfg, documents), preview=True)
-    assert error.value.monitor.registrations == []
+    assert monitor_of(error.value).registrations == []
 
 
 def test_same_object_with_other_timestamps_is_one_object():
@@ -110,10 +111,10 @@ def test_a_failing_zone_export_fails_the_program_naming_that_zone():
         return factories.export_result(factories.standard_documents(), zone.name)
     with pytest.raises(RuntimeError, match=r"zones\[1\] \(zone-2\)") as error:
         run_program(lambda: build(cfg, exporter), preview=True)
-    assert error.value.monitor.registrations == []
+    assert monitor_of(error.value).registrations == []
 
 
-def signing_keys(zone: str) -> list[dict]:
+def signing_keys(zone: str) -> list[dict[str, Any]]:
     """What every standalone zone exports: token signing keys of its own, same names everywhere."""
     return [factories.secret(name, kind="system.kuma.io/global-secret", mesh_name=None,
                              value=f"{zone}-{name}-material")

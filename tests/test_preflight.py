@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pytest
 
-from components.preflight import PreflightError, preflight
+from components.export.model import ControlPlaneInfo
+from components.preflight import PreflightError, PreflightResult, preflight
 from components.products import version_tuple
 from components.program import build
 from tests import factories
-from tests.pulumi_harness import run_program
+from tests.pulumi_harness import monitor_of, run_program
 
 INFO = factories.export_result([]).control_plane
 
 
-def check(info=INFO, documents=None, **config):
+def check(info: ControlPlaneInfo = INFO, documents: Sequence[Mapping[str, Any]] | None = None,
+          **config: Any) -> PreflightResult:
     cfg = factories.config(**config)
     docs = factories.standard_documents() if documents is None else documents
     return preflight(cfg, 0, cfg.zones[0], info, docs)
@@ -84,4 +88,4 @@ def test_a_refused_zone_registers_nothing():
         return skewed
     with pytest.raises(PreflightError) as error:
         run_program(lambda: build(cfg, exporter), preview=True)
-    assert error.value.monitor.registrations == []
+    assert monitor_of(error.value).registrations == []

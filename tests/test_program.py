@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import pulumi
 import pytest
 
+from components.config import FederationConfig, ZoneConfig
+from components.export.model import ExportResult
 from components.program import build
 from tests import factories
 from tests.pulumi_harness import UNKNOWN, RecordingMonitor, run_program
@@ -14,8 +19,9 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 COMMAND = "command:local:Command"
 
 
-def program(cfg, documents_by_zone):
-    def exporter(cfg_, zone, index):
+def program(cfg: FederationConfig,
+            documents_by_zone: Mapping[str, list[dict[str, Any]]]) -> Callable[[], pulumi.Output[str]]:
+    def exporter(cfg_: FederationConfig, zone: ZoneConfig, index: int) -> ExportResult:
         return factories.export_result(documents_by_zone[zone.name], zone.name)
     return lambda: build(cfg, exporter).global_.kds_url
 
@@ -144,7 +150,7 @@ def test_greenfield_zone_is_a_retained_release_with_nothing_exported():
 def test_registrations_are_identical_across_two_runs():
     first = federate(False)
     second = federate(False)
-    def shape(monitor):
+    def shape(monitor: RecordingMonitor) -> list[tuple[str, str, str, list[str]]]:
         # Registration order is async; what must not change is each resource's inputs.
         return sorted((r.type, r.name, r.plaintext(), sorted(r.dependencies))
                       for r in monitor.registrations)

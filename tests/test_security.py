@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 
 from components.config import ConfigError, parse_config
 from tests import factories
-from tests.pulumi_harness import RecordingMonitor, run_program
+from tests.pulumi_harness import RecordingMonitor, monitor_of, run_program
 from tests.test_program import COMMAND, RELEASE, program
 
 LICENSE = '{"license": {"payload": "do-not-leak-this-license"}}'
 SERVER_KEY = "-----BEGIN PRIVATE KEY----- provided-do-not-leak"
 
 
-def federate(preview: bool, **overrides) -> RecordingMonitor:
+def federate(preview: bool, **overrides: Any) -> RecordingMonitor:
     cfg = factories.config(**overrides)
     documents = {z.name: factories.standard_documents() for z in cfg.zones}
     return run_program(program(cfg, documents), preview=preview)
@@ -193,7 +194,7 @@ def test_a_failed_check_leaves_a_stack_that_a_rerun_completes():
     with pytest.raises(Exception) as caught:
         run_program(program(cfg, documents), preview=False, failing={"check-zone-1-run": reason})
     assert reason in str(caught.value)
-    failed: RecordingMonitor = caught.value.monitor  # type: ignore[attr-defined]
+    failed = monitor_of(caught.value)
     second = run_program(program(cfg, documents), preview=False)
 
     def shape(monitor: RecordingMonitor, *, skip: str) -> list[tuple[str, str, str, list[str]]]:

@@ -199,7 +199,7 @@ def test_a_zones_stack_newer_than_its_global_changes_nothing(preview):
                                         r"global stack acme/mesh-federation/global-prod runs.*"
                                         r"mesh-federation:chartVersion 2.10.1` in this stack") as caught:
         _zones_stack_run(preview, zones_chart="2.14.3", global_chart="2.10.1")
-    registered = caught.value.monitor.registrations
+    registered = monitor_of(caught.value).registrations
     assert [r.name for r in registered if r.parent.endswith("exported")] == []
     assert not [r for r in registered if r.type == COMMAND], "a token was issued or a zone upgraded"
     assert not [r for r in registered if r.type in (RELEASE, "kubernetes:core/v1:Secret")]

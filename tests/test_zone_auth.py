@@ -5,6 +5,7 @@ zone release; the token is a secret everywhere. Names follow the chart version (
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 import pytest
 
@@ -20,8 +21,8 @@ GIVEN_TOKEN = "eyJhbGciOiJSUzI1NiJ9.given-by-the-user.c2ln"
 GLOBAL_ADMIN = "global-admin-do-not-leak"
 
 
-def zone_values(monitor: RecordingMonitor, zone: str = "zone-1") -> dict:
-    return json.loads(monitor.one(COMMAND, f"{zone}-upgrade").inputs["stdin"])
+def zone_values(monitor: RecordingMonitor, zone: str = "zone-1") -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(monitor.one(COMMAND, f"{zone}-upgrade").inputs["stdin"]))
 
 
 @pytest.mark.parametrize(("version", "env", "value", "zone_env"), [
@@ -50,7 +51,7 @@ def test_variable_names_follow_the_chart_version(version, env, value, zone_env):
 
 def generation(monitor: RecordingMonitor, zone: str = "zone-1") -> str:
     annotations = zone_values(monitor, zone)["kuma"]["controlPlane"]["podAnnotations"]
-    return annotations["mesh-federation.kuma.io/zone-token-generation"]
+    return cast(str, annotations["mesh-federation.kuma.io/zone-token-generation"])
 
 
 def test_a_new_token_restarts_the_zone_and_nothing_else_does():
@@ -109,8 +110,9 @@ def test_the_global_issues_the_token_after_its_release_and_the_zone_reads_it_fro
                         "token_source": "mesh-federation:global.apiToken"}
 
 
-def issuer_spec(monitor: RecordingMonitor, zone: str = "zone-1") -> dict:
-    return json.loads(monitor.one(COMMAND, f"zone-token-{zone}-issue").inputs["stdin"]["value"])
+def issuer_spec(monitor: RecordingMonitor, zone: str = "zone-1") -> dict[str, Any]:
+    value = monitor.one(COMMAND, f"zone-token-{zone}-issue").inputs["stdin"]["value"]
+    return cast(dict[str, Any], json.loads(value))
 
 
 def test_without_global_api_token_the_zone_whose_signing_key_the_global_took_vouches():

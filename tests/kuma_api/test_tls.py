@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import cast
 
 import pytest
 import trustme
@@ -16,11 +17,15 @@ import trustme
 from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from tests.http_json import LoopbackHTTPServer, send_json
 
+# A certificate's subject as getpeercert() returns it: relative distinguished names, each a tuple
+# of (attribute, value) pairs. typeshed gives every value of the certificate dict one union type.
+SubjectRDNs = tuple[tuple[tuple[str, str], ...], ...]
+
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         peer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
-        subject = dict(pair[0] for pair in peer["subject"]) if peer else {}
+        subject = dict(pair[0] for pair in cast(SubjectRDNs, peer["subject"])) if peer else {}
         send_json(self, 200, {"path": self.path, "client": subject.get("commonName")})
 
     def log_message(self, format: str, *args: object) -> None:
