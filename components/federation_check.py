@@ -8,6 +8,7 @@ stdin as a Pulumi secret.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import sys
@@ -45,6 +46,7 @@ class FederationCheckArgs:
     timeout_seconds: int
     interval_seconds: float
     zone_release: pulumi.Resource
+    zone_values: pulumi.Input[Any]     # what the zone release was given: a change re-runs the check
 
 
 class FederationCheck(pulumi.ComponentResource):
@@ -67,13 +69,19 @@ class FederationCheck(pulumi.ComponentResource):
             stdin=pulumi.Output.secret(json.dumps(spec, sort_keys=True)),
             dir=PROJECT_ROOT,
             environment={"PYTHONPATH": PROJECT_ROOT, "PYTHONUNBUFFERED": "1"},
-            # A new zone release (or a changed spec) means a new check.
-            triggers=[args.zone_release.urn],
+            # A new zone release, or new values for it (a CA, a KDS address, a rotated token),
+            # means a new check; a changed spec re-runs it as an update. The URN alone never
+            # changes, and a check that passed once would stand for every later upgrade.
+            triggers=[args.zone_release.urn, pulumi.Output.from_input(args.zone_values).apply(_digest)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.zone_release]),
         )
         # stdout carries only the check's result, never the spec: safe to show.
         self.result = pulumi.Output.unsecret(run.stdout).apply(_parse_result)
         self.register_outputs({"result": self.result})
+
+
+def _digest(values: Any) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
 def _parse_result(stdout: str | None) -> Any:

@@ -79,7 +79,7 @@ ZONE_TOKEN_GENERATION_ANNOTATION = "mesh-federation.kuma.io/zone-token-generatio
 class ZoneTokenMount:
     """How a zone reads its zone token: its Secret mounted as files (`controlPlane.extraSecrets`)
     and the file's path in an env var (`controlPlane.envVars`). Both are maps in the chart, so
-    `helm upgrade --reuse-values` merges them with the user's own values; `controlPlane.secrets`,
+    `helm upgrade --reset-then-reuse-values` merges them with the user's own values; `controlPlane.secrets`,
     which Kong's license docs set as a list, would replace that list. `generation` changes with
     the token and goes into a pod annotation, so a new token restarts the control plane."""
 
@@ -137,9 +137,11 @@ def zone_values(
 
     With `zone_token` the zone reads its zone token from a mounted Secret, so the token never
     sits in the release's values."""
-    zone_client: dict[str, Any] = {"skipVerify": kds_ca_cert is None}
-    if kds_ca_cert is not None:
-        zone_client.update({"create": True, "cert": kds_ca_cert})
+    # Both ways stated in full: `--reset-then-reuse-values` keeps what an earlier run set, so a
+    # zone going from a CA to skipVerify must drop the CA Secret and the file the zone reads.
+    zone_client: dict[str, Any] = (
+        {"skipVerify": False, "create": True, "cert": kds_ca_cert} if kds_ca_cert is not None
+        else {"skipVerify": True, "create": False, "cert": ""})
     control_plane: dict[str, Any] = {
         "mode": "zone",
         "zone": zone_name,

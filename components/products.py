@@ -27,6 +27,10 @@ class Product:
         return f"{self.service_prefix}-control-plane"
 
     @property
+    def control_plane_deployment(self) -> str:
+        return f"{self.service_prefix}-control-plane"
+
+    @property
     def global_zone_sync_service(self) -> str:
         return f"{self.service_prefix}-global-zone-sync"
 

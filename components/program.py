@@ -207,6 +207,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                 timeout_seconds=cfg.check.timeout_seconds,
                 interval_seconds=cfg.check.interval_seconds,
                 zone_release=zone_cp.release,
+                zone_values=zone_cp.values,
             ))
     return Federation(global_, exported, zones, zone_tokens, checks, exports, documents)
 

@@ -2,8 +2,9 @@
 
 Per zone: the token (issued by the global through `python -m components.zone_token`, run by
 pulumi-command once the global is up, or given by the user as `zones[i].zoneToken`) goes into a
-Secret in the zone's namespace; the zone release reads it through `controlPlane.secrets`, so the
-token never sits in Helm values. Stdin (the admin token) and stdout (the zone token) of the
+Secret in the zone's namespace; the zone release mounts it (`controlPlane.extraSecrets`) and
+names the file in `controlPlane.envVars` (helm_values.zone_values), so the token never sits in
+Helm values. Stdin (the admin token) and stdout (the zone token) of the
 command are Pulumi secrets, and the command logs only its stderr.
 """
 

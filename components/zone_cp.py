@@ -4,9 +4,10 @@ Brownfield (default): the zone runs a release the quickstart installed with the 
 pulumi-kubernetes' Release cannot upgrade a release it did not create ("cannot re-use a name
 that is still in use", pulumi/pulumi-kubernetes#2116), and a Pulumi import must match the live
 values exactly, so adopting and switching in the same `pulumi up` is impossible with it. The
-zone is therefore upgraded as the guide does, `helm upgrade --reuse-values`, through
-pulumi-command: the user's other values stay, the values we set are visible in the preview, and
-`pulumi destroy` runs no delete command, so the zone control plane is never uninstalled.
+zone is therefore upgraded with `helm upgrade`, as the guide does, through pulumi-command, keeping
+the user's other values (`--reset-then-reuse-values`, see helm_upgrade_command): the values we
+set are visible in the preview, and `pulumi destroy` runs no delete command, so the zone control
+plane is never uninstalled.
 
 Greenfield: a new zone is installed directly in zone mode with `helm.v3.Release`, retained on
 delete for the same reason.
@@ -15,6 +16,7 @@ delete for the same reason.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,14 +49,26 @@ class ZoneControlPlaneArgs:
 
 
 def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
-    """`helm upgrade` of the existing release; the values arrive on stdin (`--values -`)."""
-    words = ["helm", "upgrade", args.release_name, *args.source.helm_cli_args(),
-             "--namespace", args.namespace, "--kube-context", args.kube_context,
-             "--reuse-values", "--values", "-", "--wait",
-             "--timeout", f"{args.ready_timeout_seconds}s"]
-    if args.kubeconfig:
-        words += ["--kubeconfig", args.kubeconfig]
-    return shlex.join(words)
+    """`helm upgrade` of the existing release (values on stdin, `--values -`), then a wait for
+    the control plane's rollout.
+
+    `--reset-then-reuse-values` (Helm 3.14+), not the guide's `--reuse-values`: both keep the
+    user's values, but `--reuse-values` also drops the defaults of the chart being installed, so
+    a zone running an older chart than `chartVersion` would render the new templates without
+    the keys they added (helm/helm#9000). For the same chart version they are the same.
+
+    The wait is the control plane Deployment's rollout, not `helm --wait`: Helm waits for every
+    LoadBalancer Service to get an address, and the zone ingress this switch turns on is one
+    (on minikube or bare metal it never gets one, though the zone runs and federates)."""
+    kubeconfig = ["--kubeconfig", os.path.expanduser(args.kubeconfig)] if args.kubeconfig else []
+    upgrade = ["helm", "upgrade", args.release_name, *args.source.helm_cli_args(),
+               "--namespace", args.namespace, "--kube-context", args.kube_context,
+               "--reset-then-reuse-values", "--values", "-", *kubeconfig]
+    rollout = ["kubectl", "rollout", "status",
+               f"deployment/{args.source.product.control_plane_deployment}",
+               "--namespace", args.namespace, "--context", args.kube_context,
+               "--timeout", f"{args.ready_timeout_seconds}s", *kubeconfig]
+    return f"{shlex.join(upgrade)} && {shlex.join(rollout)}"
 
 
 class ZoneControlPlane(pulumi.ComponentResource):

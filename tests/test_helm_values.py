@@ -86,9 +86,23 @@ def test_zone_values_follow_the_guide():
                          kds_ca_cert=None, extra={})
     assert values == {
         "controlPlane": {"mode": "zone", "zone": "zone-1", "kdsGlobalAddress": "grpcs://1.2.3.4:5685",
-                         "tls": {"kdsZoneClient": {"skipVerify": True}}},
+                         "tls": {"kdsZoneClient": {"skipVerify": True, "create": False, "cert": ""}}},
         "ingress": {"enabled": True},
     }
+
+
+def test_a_zone_going_from_a_ca_to_skip_verify_drops_the_ca():
+    """The upgrade reuses the release's values: without saying so, a CA set by an earlier run
+    would stay mounted (and read) after the switch to skipVerify."""
+    verified = zone_values(KUMA, zone_name="zone-1", kds_global_url="grpcs://1.2.3.4:5685",
+                           kds_ca_cert="-----BEGIN CERTIFICATE----- ca", extra={})
+    skipped = zone_values(KUMA, zone_name="zone-1", kds_global_url="grpcs://1.2.3.4:5685",
+                          kds_ca_cert=None, extra={})
+    assert verified["controlPlane"]["tls"]["kdsZoneClient"] == {
+        "skipVerify": False, "create": True, "cert": "-----BEGIN CERTIFICATE----- ca"}
+    reused = deep_merge(verified, skipped)  # what --reset-then-reuse-values computes
+    assert reused["controlPlane"]["tls"]["kdsZoneClient"] == {
+        "skipVerify": True, "create": False, "cert": ""}
 
 
 def test_the_way_back_clears_the_global_address():

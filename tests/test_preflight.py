@@ -43,6 +43,16 @@ def test_a_global_older_than_the_zone_is_refused():
     assert "mesh-federation:chartVersion" in str(error.value)
 
 
+def test_an_older_zone_is_told_that_the_switch_also_upgrades_it():
+    result = check(dataclasses.replace(INFO, version="2.12.1"))
+    assert any("runs Kong Mesh 2.12.1: switching it to zone mode also upgrades it to chart 2.14.3" in w
+               and "mesh-federation:chartVersion to 2.12.1" in w for w in result.warnings)
+    greenfield = factories.config(zones=[{"name": "zone-1", "kubeContext": "mesh-zone",
+                                          "install": "greenfield"}])
+    fresh = preflight(greenfield, 0, greenfield.zones[0], dataclasses.replace(INFO, version="2.12.1"), [])
+    assert not any("also upgrades" in w for w in fresh.warnings)
+
+
 def test_a_zone_federated_to_another_global_is_refused():
     with pytest.raises(PreflightError, match="already federated to grpcs://other:5685"):
         check(dataclasses.replace(INFO, global_address="grpcs://other:5685"))

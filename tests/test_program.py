@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -100,9 +102,44 @@ def test_zone_values_point_at_the_global_kds_address(preview):
     assert control_plane["tls"]["kdsZoneClient"]["skipVerify"] is False
     assert control_plane["tls"]["kdsZoneClient"]["create"] is True
     assert values["kuma"]["ingress"]["enabled"] is True
-    assert "--reuse-values" in upgrade.inputs["create"]
-    assert "--kube-context mesh-zone" in upgrade.inputs["create"]
     assert "delete" not in upgrade.inputs
+
+
+def test_the_zone_upgrade_keeps_its_values_on_the_new_chart_and_waits_for_the_control_plane():
+    """`--reset-then-reuse-values`: the zone's own values over the defaults of the chart being
+    installed (`--reuse-values` would drop those). The wait is the control plane's rollout:
+    `helm --wait` would also wait for the zone ingress LoadBalancer's address."""
+    cfg = factories.config(kubeconfig="~/.kube/mesh-config")
+    upgrade = federate(False, cfg).one(COMMAND, "zone-1-upgrade").inputs["create"]
+    helm, rollout = upgrade.split(" && ")
+    helm_words, rollout_words = shlex.split(helm), shlex.split(rollout)
+    assert helm_words[:3] == ["helm", "upgrade", "kong-mesh"]
+    assert "--reset-then-reuse-values" in helm_words and "--reuse-values" not in helm_words
+    assert "--wait" not in helm_words
+    assert helm_words[helm_words.index("--values") + 1] == "-"
+    assert helm_words[helm_words.index("--kube-context") + 1] == "mesh-zone"
+    assert helm_words[helm_words.index("--version") + 1] == "2.14.3"
+    assert rollout_words[:4] == ["kubectl", "rollout", "status", "deployment/kong-mesh-control-plane"]
+    assert rollout_words[rollout_words.index("--context") + 1] == "mesh-zone"
+    assert rollout_words[rollout_words.index("--namespace") + 1] == "kong-mesh-system"
+    assert rollout_words[rollout_words.index("--timeout") + 1] == "600s"
+    # Neither helm nor kubectl expands a quoted ~.
+    home = os.path.expanduser("~")
+    for words in (helm_words, rollout_words):
+        assert words[words.index("--kubeconfig") + 1] == f"{home}/.kube/mesh-config"
+
+
+def test_the_check_runs_again_when_the_zone_gets_new_values():
+    """Its trigger follows the zone's values: a new KDS address (or CA, or token) re-runs it;
+    the same values do not."""
+    def triggers(kds_address: str) -> Any:
+        cfg = factories.config(**{"global": {"kubeContext": "mesh-global", "kdsAddress": kds_address}})
+        return federate(False, cfg).one(COMMAND, "check-zone-1").inputs["triggers"]
+    first, same = triggers("kds.example.com"), triggers("kds.example.com")
+    moved = triggers("kds2.example.com")
+    assert first == same
+    assert first != moved
+    assert first[0] == moved[0]  # the zone release's URN: unchanged, as URNs are
 
 
 def test_preview_without_kds_address_succeeds_with_unknowns():
@@ -178,3 +215,15 @@ def test_the_check_command_receives_a_spec_the_check_module_reads(zone_api):
 
 def upstream_dependency(monitor, check) -> bool:
     return monitor.one(COMMAND, "zone-1-upgrade").urn in check.dependencies
+
+
+@pytest.mark.parametrize(("values", "service"), [
+    ({"kuma": {"nameOverride": "mesh"}}, "mesh-global-zone-sync"),
+    ({"kuma": {"nameOverride": "mesh", "controlPlane": {"globalZoneSyncService": {"name": "kds"}}}},
+     "kds"),
+])
+def test_the_zone_sync_service_is_found_under_the_name_the_chart_gives_it(values, service):
+    cfg = factories.config(**{"global": {"kubeContext": "mesh-global", "values": values}},
+                           kdsTls={"mode": "skipVerify"})
+    reads = [r for r in federate(False, cfg).registrations if r.read_id]
+    assert [r.read_id for r in reads] == [f"kong-mesh-system/{service}"]

@@ -93,7 +93,8 @@ def test_skip_verify_is_said_as_a_warning_and_set_on_the_zone(caplog):
         monitor = federate(False, kdsTls={"mode": "skipVerify"})
     assert "skipVerify" in caplog.text and "not for production" in caplog.text
     values = json.loads(monitor.one(COMMAND, "zone-1-upgrade").inputs["stdin"])
-    assert values["kuma"]["controlPlane"]["tls"]["kdsZoneClient"] == {"skipVerify": True}
+    assert values["kuma"]["controlPlane"]["tls"]["kdsZoneClient"] == {"skipVerify": True, "create": False,
+                                                                     "cert": ""}
     assert not [r for r in monitor.registrations if r.name == "global-kds-server-tls"]
 
 
