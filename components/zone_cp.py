@@ -63,7 +63,9 @@ def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
     kubeconfig = ["--kubeconfig", os.path.expanduser(args.kubeconfig)] if args.kubeconfig else []
     upgrade = ["helm", "upgrade", args.release_name, *args.source.helm_cli_args(),
                "--namespace", args.namespace, "--kube-context", args.kube_context,
-               "--reset-then-reuse-values", "--values", "-", *kubeconfig]
+               "--reset-then-reuse-values", "--values", "-",
+               # Bounds the chart's hooks (its CRD jobs), which Helm waits for even without --wait.
+               "--timeout", f"{args.ready_timeout_seconds}s", *kubeconfig]
     rollout = ["kubectl", "rollout", "status",
                f"deployment/{args.source.product.control_plane_deployment}",
                "--namespace", args.namespace, "--context", args.kube_context,

@@ -119,6 +119,7 @@ def test_the_zone_upgrade_keeps_its_values_on_the_new_chart_and_waits_for_the_co
     assert helm_words[helm_words.index("--values") + 1] == "-"
     assert helm_words[helm_words.index("--kube-context") + 1] == "mesh-zone"
     assert helm_words[helm_words.index("--version") + 1] == "2.14.3"
+    assert helm_words[helm_words.index("--timeout") + 1] == "600s"
     assert rollout_words[:4] == ["kubectl", "rollout", "status", "deployment/kong-mesh-control-plane"]
     assert rollout_words[rollout_words.index("--context") + 1] == "mesh-zone"
     assert rollout_words[rollout_words.index("--namespace") + 1] == "kong-mesh-system"
