@@ -41,8 +41,22 @@ def resource_name(key: ObjectKey) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts))
 
 
+# kubectl's record of the zone's last `kubectl apply`: stale on the global, and for a Secret it
+# holds the whole Secret, data included, which would reach the state and the preview in plaintext
+# beside the data made secret.
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in metadata.items() if k not in _READ_ONLY_METADATA}
+    cleaned = {k: v for k, v in metadata.items() if k not in _READ_ONLY_METADATA}
+    annotations = cleaned.get("annotations")
+    if isinstance(annotations, Mapping) and _LAST_APPLIED in annotations:
+        kept = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
+        if kept:
+            cleaned["annotations"] = kept
+        else:
+            del cleaned["annotations"]
+    return cleaned
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Token signing keys: the global takes them from one zone at most.
+"""Token signing keys (and the admin token signed with one): the global takes them from one zone
+at most.
 
 A control plane signs user tokens and zone tokens with the GlobalSecrets `user-token-signing-key-N`
 and `zone-token-signing-key-N`. kumactl's export carries them, so that the first zone federated
@@ -17,13 +18,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 SIGNING_KEY_PREFIXES = ("user-token-signing-key", "zone-token-signing-key")
+# The admin user token the control plane made at first start (a GlobalSecret too): signed with its
+# user-token signing key, so it goes where that key goes. Every zone exports its own, with other
+# data, under this one name: copying two would be a conflict, and a zones stack's would replace
+# the global's with a token the global's key does not sign.
+ADMIN_USER_TOKEN = "admin-user-token"
 
 
 def is_signing_key(document: Mapping[str, Any]) -> bool:
-    """A token signing key as the export writes it: a v1 Secret of a Kuma GlobalSecret."""
+    """A token signing key, or the admin token signed with one, as the export writes them: a v1
+    Secret of a Kuma GlobalSecret."""
     name = str((document.get("metadata") or {}).get("name", ""))
     return (document.get("apiVersion") == "v1" and document.get("kind") == "Secret"
-            and name.startswith(SIGNING_KEY_PREFIXES))
+            and (name.startswith(SIGNING_KEY_PREFIXES) or name == ADMIN_USER_TOKEN))
 
 
 def keep_one_zones_signing_keys(
@@ -44,7 +51,9 @@ def keep_one_zones_signing_keys(
                       "keeps its own (a zones stack never replaces the keys of a global another "
                       "stack owns)")
             warnings.append(
-                f"{zone}: its token signing keys ({', '.join(dropped)}) are not copied to the "
+                f"{zone}: its token signing keys"
+                f"{' and admin token' if ADMIN_USER_TOKEN in dropped else ''} ({', '.join(dropped)}) "
+                "are not copied to the "
                 f"global, which {keeper}: user tokens {zone} issued do not work on the global "
                 "(issue new ones there with `kumactl generate user-token`), and zone proxies on "
                 "Universal need zone tokens from the global")

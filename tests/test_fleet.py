@@ -170,3 +170,37 @@ def test_both_clusters_update_objects_that_already_exist_as_kubectl_apply_does()
     providers = monitor.of_type("pulumi:providers:kubernetes")
     assert len(providers) == 4
     assert all(p.inputs["upsertExistingObjects"] == "true" for p in providers)
+
+
+def admin_token(zone: str) -> dict[str, Any]:
+    """The admin user token every control plane makes at first start: same name, own data."""
+    return factories.secret("admin-user-token", kind="system.kuma.io/global-secret", mesh_name=None,
+                            value=f"{zone}-admin-token")
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_every_zones_admin_token_is_no_conflict_and_the_global_keeps_one(preview: bool) -> None:
+    """Each standalone zone exports its own `admin-user-token`: the global takes it from the zone
+    whose signing keys it takes (that zone's key signs it), the others stay home."""
+    cfg = factories.config(zones=ZONES)
+    documents = {zone: [*docs, *signing_keys(zone), admin_token(zone)]
+                 for zone, docs in three_zone_documents().items()}
+    monitor = run_program(program(cfg, documents), preview=preview)
+    tokens = [r for r in monitor.registrations
+              if r.parent.endswith("exported") and r.name.endswith("admin-user-token")]
+    assert [r.name for r in tokens] == ["secret-kong-mesh-system-admin-user-token"]
+    assert tokens[0].ignore_changes == ["data", "type"] and tokens[0].retain_on_delete
+    assert tokens[0].urn in monitor.one(COMMAND, "zone-zone-1-upgrade").dependencies
+    if not preview:
+        assert tokens[0].secret_paths() == ["data"]
+
+
+def test_a_zones_stack_never_replaces_the_globals_admin_token(caplog: pytest.LogCaptureFixture) -> None:
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global", zones=ZONES[:1],
+                           **{"global": {"kubeContext": "mesh-global", "apiToken": "global-admin"}})
+    documents = {"zone-1": [*three_zone_documents()["zone-1"], admin_token("zone-1")]}
+    with caplog.at_level("WARNING"):
+        monitor = run_program(program(cfg, documents), preview=False,
+                              stack_outputs={"kdsUrl": "grpcs://kds:5685", "kdsCaCert": "ca"})
+    assert not [r for r in monitor.registrations if "admin-user-token" in r.name]
+    assert "zone-1: its token signing keys and admin token (admin-user-token) are not copied" in caplog.text

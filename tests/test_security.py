@@ -205,3 +205,21 @@ def test_a_failed_check_leaves_a_stack_that_a_rerun_completes():
     assert shape(failed, skip="check-zone-1-run") == shape(second, skip="check-zone-1-run")
     rerun_check = second.one(COMMAND, "check-zone-1-run")
     assert second.one(COMMAND, "zone-1-upgrade").urn in rerun_check.dependencies
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_kubectls_record_of_a_secret_never_reaches_the_state(preview: bool) -> None:
+    """A Secret the user made with `kubectl apply` carries the whole Secret, data included, in
+    its last-applied-configuration annotation: it is left out, the rest of the metadata stays."""
+    provided_ca = factories.secret("provided-ca")
+    provided_ca["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(
+            {"apiVersion": "v1", "kind": "Secret", "data": provided_ca["data"]}),
+        "team": "payments",
+    }
+    documents = {"zone-1": [*factories.standard_documents(), provided_ca]}
+    monitor = run_program(program(factories.config(), documents), preview=preview)
+    secret = monitor.one("kubernetes:core/v1:Secret", "provided-ca")
+    assert provided_ca["data"]["value"] not in secret.plaintext()
+    assert factories.SECRET_PLAINTEXT not in secret.plaintext()
+    assert secret.inputs["metadata"]["annotations"] == {"team": "payments"}
