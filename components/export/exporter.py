@@ -103,7 +103,6 @@ class _Run:
         self.items_total = 0
         self.items_done = 0
         self.k8s_params: dict[str, str | int] = {"format": "k8s"}
-        self.ignored_namespace = 0
 
     # -- scheduling ------------------------------------------------------
 
@@ -141,11 +140,14 @@ class _Run:
                 "The following types won't be exported because they are unknown to this "
                 f"exporter: {','.join(unknown)}. Is the exporter older than the control plane?"
             )
+        # As kumactl: only objects in the zone's own system namespace are exported (the global
+        # admits namespaced policies there alone). A global with another system namespace gets
+        # them moved there here, after that filter. Asking the API for `namespace=<target>` would
+        # not do: Kuma's Kubernetes mapper sets it on every object, workload namespaces included,
+        # which would then pass the filter as mesh-wide policies and collide by name.
         zone_ns = info.system_namespace
         target_ns = self.options.target_namespace or zone_ns
-        if target_ns != zone_ns:
-            self.k8s_params["namespace"] = target_ns
-        self.allowed_ns = {zone_ns, target_ns}
+        self.allowed_ns = {zone_ns}
         self.rename = (zone_ns, target_ns) if target_ns != zone_ns else None
         excluded: set[str] = set()
         if self.options.profile in FEDERATION_PROFILES:
@@ -285,11 +287,8 @@ class _Run:
         return f"meshes/{_seg(mesh)}/{rtype.path}"
 
     def _finalize(
-        self, obj: Mapping[str, Any], mesh_universal: Item | None = None, *, from_api: bool = True
+        self, obj: Mapping[str, Any], mesh_universal: Item | None = None
     ) -> dict[str, Any] | None:
-        if from_api and self.rename is not None and kube.namespace_of(obj) == self.rename[0]:
-            # We asked for namespace=<target>; an older control plane ignores it.
-            self.ignored_namespace += 1
         out = kube.finalize(
             obj,
             profile=self.options.profile,
@@ -335,9 +334,8 @@ class _Run:
                 raw = [
                     slot.objects[i] for slot in by_type.get(rtype.name, []) for i in sorted(slot.objects)
                 ]
-            sourced_here = use_source and rtype.name in profiles.ADMIN_ONLY
             for obj in raw:
-                doc = self._finalize(obj, from_api=not sourced_here)
+                doc = self._finalize(obj)
                 if doc is None:
                     continue
                 name = str(doc.get("metadata", {}).get("name", ""))
@@ -350,13 +348,6 @@ class _Run:
                 else:
                     documents.append(doc)
         documents += signing_keys
-        if self.ignored_namespace and self.rename is not None:
-            self.warnings.append(
-                f"The control plane ignored namespace={self.rename[1]} for "
-                f"{self.ignored_namespace} objects; their metadata.namespace was rewritten from "
-                f"{self.rename[0]} to {self.rename[1]}"
-            )
-
         if any(t.name == profiles.SECRET for t in selected):
             exported = {
                 str(d.get("metadata", {}).get("name"))

@@ -32,8 +32,10 @@ KNOWN_TYPES = frozenset(
         "Retry", "Secret", "ServiceInsight", "Timeout", "TrafficLog", "TrafficPermission",
         "TrafficRoute", "TrafficTrace", "VirtualOutbound", "Workload", "Zone", "ZoneEgress",
         "ZoneEgressInsight", "ZoneIngress", "ZoneIngressInsight", "ZoneInsight",
-        # Kong Mesh
-        "MeshOPA", "MeshGlobalRateLimit", "OPAPolicy",
+        # Kong Mesh: its policies, and its RBAC and audit types (global-scoped); each exported
+        # only where the zone's /_resources marks it includeInFederation.
+        "MeshOPA", "MeshGlobalRateLimit", "OPAPolicy", "AccessRole", "AccessRoleBinding",
+        "AccessAudit",
     }
 )  # fmt: skip
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_zone import FakeZone, names
+from fake_zone import FakeZone, Obj, k8s_object, names
 from zone_data import (
     PAGED_POLICIES,
     UNKNOWN_TYPE,
@@ -136,11 +136,16 @@ def test_profile_all_keeps_everything_but_zone_only_cas(
 
 
 def test_target_namespace_differs(zone: FakeZone) -> None:
+    """A global with another system namespace: the zone's own system-namespace objects move
+    there; a policy in a workload namespace (team-a) stays out, as kumactl leaves it out. The
+    zone is never asked for `namespace=`: its mapper would put every object there."""
     result = run(zone, target_namespace="kong-mesh-system")
-    assert all("namespace=kong-mesh-system" in p for p in zone.requests if "format=k8s" in p)
+    assert not any("namespace=" in p for p in zone.requests)
     for doc in result.documents:
         assert doc["metadata"].get("namespace", "kong-mesh-system") == "kong-mesh-system"
     assert names(result.documents) == federation_with_policies_order()
+    assert ("MeshRetry", "team-retry") not in names(result.documents)
+    assert not any("namespace" in w for w in result.warnings)
 
 
 def test_secret_source_replaces_the_api(
@@ -175,23 +180,6 @@ def test_concurrency_does_not_change_output(zone: FakeZone) -> None:
     assert first.requests == second.requests
 
 
-def test_control_plane_ignoring_namespace_is_rewritten_and_reported(
-    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
-) -> None:
-    zone = zone_factory([*resource_types, UNKNOWN_TYPE], zone_objects(), token="zone-token")
-    original = zone._item
-
-    def old_item(type_name: str, name: str, mesh: str | None, query: Any) -> Any:
-        query = {k: v for k, v in query.items() if k != "namespace"}
-        return original(type_name, name, mesh, query)
-
-    zone._item = old_item
-    result = run(zone, target_namespace="kong-mesh-system")
-    for doc in result.documents:
-        assert doc["metadata"].get("namespace", "kong-mesh-system") == "kong-mesh-system"
-    assert any("ignored namespace=kong-mesh-system" in w for w in result.warnings)
-
-
 def test_missing_builtin_ca_secret_is_reported(
     resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
 ) -> None:
@@ -222,3 +210,29 @@ def test_counts_by_kind(zone: FakeZone) -> None:
         "Mesh": 3, "Secret": 7, "MeshGateway": 1, "MeshTimeout": PAGED_POLICIES,
         "MeshTrafficPermission": 1, "TrafficPermission": 1,
     }  # fmt: skip
+
+
+def test_kong_mesh_rbac_types_follow_the_zones_federation_flags(
+    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
+) -> None:
+    """Kong Mesh's RBAC types are known: exported where /_resources includes them in federation,
+    left out (and not reported as unknown) where it does not."""
+    rbac = [
+        {"name": "AccessRole", "path": "accessroles", "scope": "Global", "readOnly": False,
+         "includeInFederation": True},
+        {"name": "AccessAudit", "path": "accessaudits", "scope": "Global", "readOnly": False,
+         "includeInFederation": False},
+    ]
+    objects = [
+        *zone_objects(),
+        Obj("AccessRole", "admin", None, k8s_object("AccessRole", "admin", namespace=None,
+                                                      spec={"rules": [{"types": ["*"]}]})),
+        Obj("AccessAudit", "audit", None, k8s_object("AccessAudit", "audit", namespace=None,
+                                                       spec={"rules": [{"types": ["*"]}]})),
+    ]
+    zone = zone_factory([*resource_types, *rbac], objects, token="zone-token")
+    result = run(zone)
+    exported = names(result.documents)
+    assert ("AccessRole", "admin") in exported
+    assert ("AccessAudit", "audit") not in exported
+    assert not any("unknown" in w for w in result.warnings)
