@@ -80,8 +80,14 @@ class ExportedMeshResources(pulumi.ComponentResource):
         self._signing_keys: list[ObjectKey] = []
         # The release brings the CRDs and the validating webhook these objects go through.
         release = [args.global_release] if args.global_release else []
+        # Retained on delete: once copied, an object is the global's, and the global pushes it to
+        # every zone over KDS. A delete by Pulumi would be pushed too, while zones run on it: on
+        # `pulumi destroy` (the copies go before the global release, its CP still syncing), or
+        # when a zone leaves the config or goes back (the objects only it exported). Removing
+        # a copy is a deliberate act on the global (kubectl delete), not a side effect.
         child_opts = pulumi.ResourceOptions(
-            parent=self, provider=args.provider, depends_on=one_dependency_input(release, gate=args.gate))
+            parent=self, provider=args.provider, depends_on=one_dependency_input(release, gate=args.gate),
+            retain_on_delete=True)
         # (Full garbage collections over the heap these registrations build are put off for the
         # whole run: components/process_tuning.py, called by __main__.py.)
         for shared in args.objects:
@@ -103,10 +109,10 @@ class ExportedMeshResources(pulumi.ComponentResource):
             secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
             if signing_key:
                 # Copied once, then the global's: a later run that would copy other keys (the
-                # first zone went back, was removed or reordered) must neither replace them nor
-                # delete them, or every token signed with them stops validating.
+                # first zone went back, was removed or reordered) must not replace them (nor delete
+                # them: no copy is deleted), or every token signed with them stops validating.
                 secret_opts = pulumi.ResourceOptions.merge(secret_opts, pulumi.ResourceOptions(
-                    ignore_changes=["data", "type"], retain_on_delete=True))
+                    ignore_changes=["data", "type"]))
             return k8s.core.v1.Secret(
                 name,
                 metadata=cast(Any, metadata),

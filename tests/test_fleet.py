@@ -162,7 +162,18 @@ def test_copied_signing_keys_are_never_changed_or_deleted_by_a_later_run():
     keys = [r for r in monitor.registrations if r.parent.endswith("exported") and "signing-key" in r.name]
     assert keys and all(r.ignore_changes == ["data", "type"] and r.retain_on_delete for r in keys)
     others = [r for r in monitor.registrations if r.parent.endswith("exported") and r not in keys]
-    assert others and not [r for r in others if r.ignore_changes or r.retain_on_delete]
+    assert others and not [r for r in others if r.ignore_changes]
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_no_copy_on_the_global_is_ever_deleted_by_pulumi(preview: bool) -> None:
+    """The global pushes its objects to every zone: a delete by Pulumi would reach zones running
+    on them (`pulumi destroy` deletes the copies while the global still syncs; a zone leaving the
+    config takes the objects only it exported). Every copy is retained on delete."""
+    monitor = run_program(program(factories.config(zones=ZONES), three_zone_documents()),
+                          preview=preview)
+    copies = [r for r in monitor.registrations if r.parent.endswith("exported")]
+    assert copies and all(r.retain_on_delete for r in copies)
 
 
 def test_both_clusters_update_objects_that_already_exist_as_kubectl_apply_does():
