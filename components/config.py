@@ -7,6 +7,7 @@ collected and reported at once, naming the key and the fix, before anything is r
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ class GlobalConfig:
     kds_address: KdsAddress | None = None
     api_url: str | None = None
     api_token: str | None = field(default=None, repr=False)
+    # A PEM CA bundle that signed an https:// apiUrl's certificate (None: the system's trust).
+    api_ca_bundle: str | None = None
     ready_timeout_seconds: int = 600
     values: Mapping[str, Any] = field(default_factory=dict)
 
@@ -76,6 +79,7 @@ class ZoneConfig:
     release_name: str = "kong-mesh"
     api_url: str | None = None
     api_token: str | None = field(default=None, repr=False)
+    api_ca_bundle: str | None = None       # as GlobalConfig.api_ca_bundle
     install: Literal["brownfield", "greenfield"] = "brownfield"
     federated: bool = True
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -271,6 +275,24 @@ def _url(value: str | None, key: str, problems: list[str]) -> str | None:
     return value.rstrip("/") if value else None
 
 
+
+def _ca_bundle(path: str | None, api_url: str | None, key: str, problems: list[str]) -> str | None:
+    """`<key>.apiCaBundle`: a PEM file that signed the certificate of an https:// apiUrl (the
+    control plane's own on port 5682 is self-signed, so the system's trust refuses it)."""
+    if not path:
+        return None
+    if not (api_url or "").startswith("https://"):
+        problems.append(f"{key}.apiCaBundle is for an https:// {key}.apiUrl; set that apiUrl, or "
+                        f"remove the bundle (`pulumi config rm --path '{NAMESPACE}:{key}.apiCaBundle'`)")
+        return None
+    expanded = os.path.expanduser(path)
+    if not os.path.isfile(expanded):
+        problems.append(f"{key}.apiCaBundle: no file at {path!r}; give the path of the PEM CA bundle "
+                        "that signed the control plane API's certificate")
+        return None
+    return expanded
+
+
 def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     """Validate raw stack config (keys as in Pulumi.<stack>.yaml, without the namespace)."""
     problems: list[str] = []
@@ -303,7 +325,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
 
     g = _Reader(raw.get("global"), "global", problems)
     g.unknown_keys({"kubeContext", "releaseName", "kdsAddress", "apiUrl", "apiToken",
-                    "readyTimeoutSeconds", "values"})
+                    "apiCaBundle", "readyTimeoutSeconds", "values"})
     kds_raw = g.string("kdsAddress")
     global_cfg = GlobalConfig(
         kube_context=g.string("kubeContext", required=True) or "",
@@ -311,6 +333,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         kds_address=parse_kds_address(kds_raw, "global.kdsAddress", problems) if kds_raw else None,
         api_url=_url(g.string("apiUrl"), "global.apiUrl", problems),
         api_token=g.string("apiToken"),
+        api_ca_bundle=_ca_bundle(g.string("apiCaBundle"), g.string("apiUrl"), "global", problems),
         ready_timeout_seconds=int(g.number("readyTimeoutSeconds", 600, minimum=30)),
         values=g.mapping("values"),
     )
@@ -329,8 +352,8 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     seen: dict[str, int] = {}
     for index, zone_raw in enumerate(zones_raw):
         z = _Reader(zone_raw, f"zones[{index}]", problems)
-        z.unknown_keys({"name", "kubeContext", "releaseName", "apiUrl", "apiToken", "install",
-                        "federated", "values", "zoneToken"})
+        z.unknown_keys({"name", "kubeContext", "releaseName", "apiUrl", "apiToken", "apiCaBundle",
+                        "install", "federated", "values", "zoneToken"})
         name = z.string("name", required=True) or ""
         if name and (len(name) > 63 or not _DNS1123_LABEL.match(name)):
             problems.append(
@@ -363,6 +386,8 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
             release_name=z.string("releaseName", product.chart) or product.chart,
             api_url=_url(z.string("apiUrl"), f"zones[{index}].apiUrl", problems),
             api_token=z.string("apiToken"),
+            api_ca_bundle=_ca_bundle(z.string("apiCaBundle"), z.string("apiUrl"), f"zones[{index}]",
+                                     problems),
             install="greenfield" if install == "greenfield" else "brownfield",
             federated=z.boolean("federated", True),
             values=z.mapping("values"),

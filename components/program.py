@@ -53,6 +53,7 @@ def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiT
             token_source = f"Secret {cfg.namespace}/{kube.ADMIN_TOKEN_SECRET} in {zone.kube_context!r}"
         return ApiTarget(
             base_url=zone.api_url, token=token, token_source=token_source,
+            verify=zone.api_ca_bundle or True,
             address_hint=(f"start `{_port_forward_hint(cfg, zone.kube_context)}` or fix "
                           f"mesh-federation:zones[{index}].apiUrl"),
         )
@@ -74,10 +75,11 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
         return export_zone(client, options, progress=lambda line: pulumi.log.info(f"{zone.name}: {line}"))
 
 
-def _api_spec(cfg: FederationConfig, *, url: str | None, token: str | None, context: str) -> dict[str, Any]:
+def _api_spec(cfg: FederationConfig, *, url: str | None, token: str | None, context: str,
+              ca_bundle: str | None) -> dict[str, Any]:
     """How the check reaches a control plane API (see components.check.spec)."""
     if url:
-        return {"url": url, "token": token}
+        return {"url": url, "token": token, "ca_bundle": ca_bundle}
     return {"kube_proxy": {"context": context, "namespace": cfg.namespace,
                            "service": cfg.product.control_plane_service, "port": API_PORT,
                            "kubeconfig": cfg.kubeconfig}}
@@ -200,8 +202,10 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
             checks[zone.name] = FederationCheck(f"check-{zone.name}", FederationCheckArgs(
                 zone_name=zone.name,
                 global_api=_api_spec(cfg, url=cfg.global_.api_url, token=cfg.global_.api_token,
-                                     context=cfg.global_.kube_context),
-                zone_api=_api_spec(cfg, url=zone.api_url, token=zone.api_token, context=zone.kube_context),
+                                     context=cfg.global_.kube_context,
+                                     ca_bundle=cfg.global_.api_ca_bundle),
+                zone_api=_api_spec(cfg, url=zone.api_url, token=zone.api_token, context=zone.kube_context,
+                                   ca_bundle=zone.api_ca_bundle),
                 dataplanes=dict(zone_export.dataplanes) if zone_export else {},
                 policies=expected_policies(documents.get(zone.name, ())),
                 timeout_seconds=cfg.check.timeout_seconds,
@@ -243,6 +247,7 @@ def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k
         "context": cfg.global_.kube_context, "namespace": cfg.namespace,
         "service": cfg.product.control_plane_service, "port": API_PORT,
         "kubeconfig": cfg.kubeconfig, "url": cfg.global_.api_url,
+        "ca_bundle": cfg.global_.api_ca_bundle,
         **_issuer_credential(cfg, key_zone),
     }
     return ZoneToken(f"zone-token-{zone.name}", ZoneTokenArgs(

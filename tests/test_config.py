@@ -144,3 +144,25 @@ def test_a_secret_of_the_wrong_type_is_not_echoed_in_the_error():
     assert "zones[0].zoneToken: expected a string" in message
     for secret in ("do-not-echo-this-license", "424242424242", "tok-do-not-echo"):
         assert secret not in message
+
+
+def test_a_ca_bundle_for_an_https_api_url(tmp_path: Path) -> None:
+    """The control plane's own API certificate (port 5682) is self-signed: an https:// apiUrl
+    needs the bundle that signed it. It must exist and goes only with an https:// apiUrl."""
+    bundle = tmp_path / "cp-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    cfg = parse_config(raw(
+        zones=[{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "https://localhost:5682",
+                "apiCaBundle": str(bundle)}],
+        **{"global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                      "apiUrl": "https://localhost:15682", "apiCaBundle": str(bundle)}}))
+    assert cfg.zones[0].api_ca_bundle == str(bundle)
+    assert cfg.global_.api_ca_bundle == str(bundle)
+    said = problems(raw(zones=[
+        {"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://localhost:5681",
+         "apiCaBundle": str(bundle)},
+        {"name": "zone-2", "kubeContext": "mesh-zone-2", "apiUrl": "https://localhost:5682",
+         "apiCaBundle": str(tmp_path / "missing.pem")},
+    ]))
+    assert "zones[0].apiCaBundle is for an https:// zones[0].apiUrl" in said
+    assert f"zones[1].apiCaBundle: no file at '{tmp_path / 'missing.pem'}'" in said

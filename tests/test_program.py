@@ -228,3 +228,42 @@ def test_the_zone_sync_service_is_found_under_the_name_the_chart_gives_it(values
                            kdsTls={"mode": "skipVerify"})
     reads = [r for r in federate(False, cfg).registrations if r.read_id]
     assert [r.read_id for r in reads] == [f"kong-mesh-system/{service}"]
+
+
+def test_a_ca_bundle_reaches_every_client_of_an_https_api(tmp_path: Any) -> None:
+    """The export's client, the check's spec and the zone token issuer all trust the bundle."""
+    from components.program import zone_api_target
+
+    bundle = tmp_path / "cp-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    cfg = factories.config(
+        zones=[{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "https://127.0.0.1:5682",
+                "apiToken": "zone-admin", "apiCaBundle": str(bundle)}],
+        **{"global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                      "apiUrl": "https://127.0.0.1:15682", "apiToken": "global-admin",
+                      "apiCaBundle": str(bundle)}})
+    assert zone_api_target(cfg, cfg.zones[0], 0).verify == str(bundle)
+    captured: dict[str, Any] = {}
+
+    class Capturing(RecordingMonitor):
+        def RegisterResource(self, request: Any) -> Any:
+            if request.type == COMMAND and request.name in ("check-zone-1-run", "zone-token-zone-1-issue"):
+                # stdin is a secret: read it here, as the engine would hand it to the command.
+                captured[request.name] = request.object["stdin"]
+            return super().RegisterResource(request)
+
+    run_program(program(cfg, {"zone-1": factories.standard_documents()}), preview=False,
+                monitor_class=Capturing)
+    check_spec = json.loads(_plain(captured["check-zone-1-run"]))
+    token_spec = json.loads(_plain(captured["zone-token-zone-1-issue"]))
+    assert check_spec["global_api"]["ca_bundle"] == str(bundle)
+    assert check_spec["zone_api"]["ca_bundle"] == str(bundle)
+    assert token_spec["ca_bundle"] == str(bundle)
+
+
+def _plain(value: Any) -> str:
+    """A serialized input's value, whether or not it is wrapped as a secret."""
+    from google.protobuf import json_format
+
+    data = json_format.MessageToDict(value)
+    return str(data["value"] if isinstance(data, dict) and "value" in data else data)

@@ -36,6 +36,7 @@ class TokenSpec:
     zone_index: int = 0        # for messages: zones[i]
     kubeconfig: str | None = None
     url: str | None = None     # the global API; None: `kubectl port-forward` to the Service
+    ca_bundle: str | None = None   # PEM bundle for an https:// `url` (None: the system's trust)
     token: str | None = field(default=None, repr=False)  # None: an admin-user-token Secret...
     token_source: str = "mesh-federation:global.apiToken"  # (what `token` is, for messages)
     token_context: str | None = None   # ...in this kube context's namespace (None: `context`)
@@ -93,6 +94,7 @@ def issue_zone_token(
     try:
         with where as base_url:
             target = ApiTarget(base_url=base_url, token=admin_token, token_source=source,
+                               verify=(spec.ca_bundle or True) if spec.url else True,
                                address_hint="fix mesh-federation:global.apiUrl" if spec.url else "",
                                connect_timeout=min(5.0, spec.timeout_seconds),
                                read_timeout=spec.timeout_seconds, retries=1)
