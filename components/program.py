@@ -247,7 +247,7 @@ def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k
         "context": cfg.global_.kube_context, "namespace": cfg.namespace,
         "service": cfg.product.control_plane_service, "port": API_PORT,
         "kubeconfig": cfg.kubeconfig, "url": cfg.global_.api_url,
-        "ca_bundle": cfg.global_.api_ca_bundle,
+        **({"ca_bundle": cfg.global_.api_ca_bundle} if cfg.global_.api_ca_bundle else {}),
         **_issuer_credential(cfg, key_zone),
     }
     return ZoneToken(f"zone-token-{zone.name}", ZoneTokenArgs(
