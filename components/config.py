@@ -276,6 +276,24 @@ def _url(value: str | None, key: str, problems: list[str]) -> str | None:
 
 
 
+def _chart_values(values: Mapping[str, Any], key: str, product: Product,
+                  problems: list[str]) -> Mapping[str, Any]:
+    """Extra Helm values, less what the program cannot follow: a `nameOverride` renames the
+    control plane's Services and Deployment, which the program reaches by the chart's names
+    (the zone-sync address, the API for the check and the zone tokens, the rollout wait)."""
+    chart: Any = values
+    for part in product.values_prefix:
+        chart = chart.get(part, {}) if isinstance(chart, Mapping) else {}
+    if isinstance(chart, Mapping) and chart.get("nameOverride"):
+        where = ".".join((*product.values_prefix, "nameOverride"))
+        problems.append(
+            f"{key}.{where}: renaming the chart's objects is not supported (the program finds the "
+            f"control plane by the names {product.service_prefix}-control-plane and "
+            f"{product.service_prefix}-global-zone-sync): remove it with `pulumi config rm "
+            f"--path '{NAMESPACE}:{key}.{where}'`")
+    return values
+
+
 def _ca_bundle(path: str | None, api_url: str | None, key: str, problems: list[str]) -> str | None:
     """`<key>.apiCaBundle`: a PEM file that signed the certificate of an https:// apiUrl (the
     control plane's own on port 5682 is self-signed, so the system's trust refuses it)."""
@@ -285,7 +303,8 @@ def _ca_bundle(path: str | None, api_url: str | None, key: str, problems: list[s
         problems.append(f"{key}.apiCaBundle is for an https:// {key}.apiUrl; set that apiUrl, or "
                         f"remove the bundle (`pulumi config rm --path '{NAMESPACE}:{key}.apiCaBundle'`)")
         return None
-    expanded = os.path.expanduser(path)
+    # Absolute: the check and the token issuer run as commands in the project directory.
+    expanded = os.path.abspath(os.path.expanduser(path))
     if not os.path.isfile(expanded):
         problems.append(f"{key}.apiCaBundle: no file at {path!r}; give the path of the PEM CA bundle "
                         "that signed the control plane API's certificate")
@@ -327,15 +346,16 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     g.unknown_keys({"kubeContext", "releaseName", "kdsAddress", "apiUrl", "apiToken",
                     "apiCaBundle", "readyTimeoutSeconds", "values"})
     kds_raw = g.string("kdsAddress")
+    global_api_url = _url(g.string("apiUrl"), "global.apiUrl", problems)
     global_cfg = GlobalConfig(
         kube_context=g.string("kubeContext", required=True) or "",
         release_name=g.string("releaseName", product.chart) or product.chart,
         kds_address=parse_kds_address(kds_raw, "global.kdsAddress", problems) if kds_raw else None,
-        api_url=_url(g.string("apiUrl"), "global.apiUrl", problems),
+        api_url=global_api_url,
         api_token=g.string("apiToken"),
-        api_ca_bundle=_ca_bundle(g.string("apiCaBundle"), g.string("apiUrl"), "global", problems),
+        api_ca_bundle=_ca_bundle(g.string("apiCaBundle"), global_api_url, "global", problems),
         ready_timeout_seconds=int(g.number("readyTimeoutSeconds", 600, minimum=30)),
-        values=g.mapping("values"),
+        values=_chart_values(g.mapping("values"), "global.values", product, problems),
     )
 
     zones_raw = raw.get("zones")
@@ -380,17 +400,17 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
                 "running standalone control plane) or greenfield (install the zone fresh)"
             )
             install = "brownfield"
+        zone_api_url = _url(z.string("apiUrl"), f"zones[{index}].apiUrl", problems)
         zones.append(ZoneConfig(
             name=name,
             kube_context=context,
             release_name=z.string("releaseName", product.chart) or product.chart,
-            api_url=_url(z.string("apiUrl"), f"zones[{index}].apiUrl", problems),
+            api_url=zone_api_url,
             api_token=z.string("apiToken"),
-            api_ca_bundle=_ca_bundle(z.string("apiCaBundle"), z.string("apiUrl"), f"zones[{index}]",
-                                     problems),
+            api_ca_bundle=_ca_bundle(z.string("apiCaBundle"), zone_api_url, f"zones[{index}]", problems),
             install="greenfield" if install == "greenfield" else "brownfield",
             federated=z.boolean("federated", True),
-            values=z.mapping("values"),
+            values=_chart_values(z.mapping("values"), f"zones[{index}].values", product, problems),
             zone_token=z.string("zoneToken"),
         ))
 

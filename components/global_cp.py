@@ -34,22 +34,14 @@ class GlobalControlPlaneArgs:
 
 
 def zone_sync_service_name(args: GlobalControlPlaneArgs) -> str:
-    """The chart names the Service `<nameOverride or chart name>-global-zone-sync`, never after
-    the release, unless controlPlane.globalZoneSyncService.name is set."""
-    chart_values: Any = args.extra_values
-    for key in args.source.product.values_prefix:
-        chart_values = chart_values.get(key, {}) if isinstance(chart_values, Mapping) else {}
-    if not isinstance(chart_values, Mapping):
-        chart_values = {}
-    service = chart_values.get("controlPlane", {})
-    service = service.get("globalZoneSyncService", {}) if isinstance(service, Mapping) else {}
-    configured = service.get("name") if isinstance(service, Mapping) else None
-    if configured:
-        return str(configured)
-    name_override = chart_values.get("nameOverride")
-    if name_override:
-        return f"{name_override}-global-zone-sync"
-    return args.source.product.global_zone_sync_service
+    """The chart names the Service after the chart, never after the release, unless
+    controlPlane.globalZoneSyncService.name is set (a `nameOverride` is refused in config: the
+    program finds the control planes' Services and Deployments by the chart's names)."""
+    values: Any = args.extra_values
+    for key in (*args.source.product.values_prefix, "controlPlane", "globalZoneSyncService"):
+        values = values.get(key, {}) if isinstance(values, Mapping) else {}
+    configured = values.get("name") if isinstance(values, Mapping) else None
+    return str(configured) if configured else args.source.product.global_zone_sync_service
 
 
 def _field(obj: Any, snake: str, camel: str) -> Any:

@@ -48,7 +48,8 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
             f"{key} ({zone.name}) runs {info.product} {info.version}, newer than chartVersion "
             f"{cfg.chart_version}: the global control plane must run the same version as its zones "
             f"or a newer one. Set mesh-federation:chartVersion to {info.version} or later.")
-    if zone_version and chart_version and chart_version > zone_version and zone.install == "brownfield":
+    if (zone_version and chart_version and chart_version > zone_version and zone.install == "brownfield"
+            and zone.federated and not info.global_address):
         warnings.append(
             f"{zone.name} runs {info.product} {info.version}: switching it to zone mode also upgrades "
             f"it to chart {cfg.chart_version}; read the upgrade notes for the versions in between, or "

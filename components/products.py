@@ -62,8 +62,9 @@ API_PORT = 5681
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
-    """'2.14.3', 'v2.10.1-rc.1', '2.9.0+kong' -> (2, 14, 3); the numeric core only."""
+    """'2.14.3', 'v2.10.1-rc.1', '2.9.0+kong' -> (2, 14, 3); the numeric core only, padded to
+    three parts so that '2.14' and '2.14.0' compare equal."""
     match = re.match(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", version.strip())
     if not match:
         return ()
-    return tuple(int(part) for part in match.groups() if part is not None)
+    return tuple(int(part) if part is not None else 0 for part in match.groups())

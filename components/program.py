@@ -29,7 +29,7 @@ from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
 from components.preflight import preflight
 from components.products import API_PORT, version_tuple
-from components.signing_keys import is_signing_key, keep_one_zones_signing_keys
+from components.signing_keys import is_token_signing_key, keep_one_zones_signing_keys
 from components.zone_auth import ZONE_TOKEN_KEY, ZONE_TOKEN_SECRET, ZoneToken, ZoneTokenArgs
 from components.zone_cp import ZoneControlPlane, ZoneControlPlaneArgs
 
@@ -222,7 +222,8 @@ def signing_key_zone(cfg: FederationConfig,
     exported any (never in a zones stack). See signing_keys.py."""
     if cfg.role == "zones":
         return None
-    return next((zone for zone, docs in documents.items() if any(map(is_signing_key, docs))), None)
+    return next((zone for zone, docs in documents.items() if any(map(is_token_signing_key, docs))),
+                None)
 
 
 def _issuer_credential(cfg: FederationConfig, key_zone: str | None) -> dict[str, Any]:

@@ -25,6 +25,13 @@ SIGNING_KEY_PREFIXES = ("user-token-signing-key", "zone-token-signing-key")
 ADMIN_USER_TOKEN = "admin-user-token"
 
 
+def is_token_signing_key(document: Mapping[str, Any]) -> bool:
+    """A token signing key itself (what makes a zone the one whose keys the global takes)."""
+    name = str((document.get("metadata") or {}).get("name", ""))
+    return (document.get("apiVersion") == "v1" and document.get("kind") == "Secret"
+            and name.startswith(SIGNING_KEY_PREFIXES))
+
+
 def is_signing_key(document: Mapping[str, Any]) -> bool:
     """A token signing key, or the admin token signed with one, as the export writes them: a v1
     Secret of a Kuma GlobalSecret."""

@@ -16,7 +16,6 @@ delete for the same reason.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,8 +58,9 @@ def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
 
     The wait is the control plane Deployment's rollout, not `helm --wait`: Helm waits for every
     LoadBalancer Service to get an address, and the zone ingress this switch turns on is one
-    (on minikube or bare metal it never gets one, though the zone runs and federates)."""
-    kubeconfig = ["--kubeconfig", os.path.expanduser(args.kubeconfig)] if args.kubeconfig else []
+    (on minikube or bare metal it never gets one, though the zone runs and federates). Each
+    step is bounded by readyTimeoutSeconds, so the whole by twice that at worst."""
+    kubeconfig = ["--kubeconfig", _KUBECONFIG_WORD] if args.kubeconfig else []
     upgrade = ["helm", "upgrade", args.release_name, *args.source.helm_cli_args(),
                "--namespace", args.namespace, "--kube-context", args.kube_context,
                "--reset-then-reuse-values", "--values", "-",
@@ -70,7 +70,26 @@ def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
                f"deployment/{args.source.product.control_plane_deployment}",
                "--namespace", args.namespace, "--context", args.kube_context,
                "--timeout", f"{args.ready_timeout_seconds}s", *kubeconfig]
-    return f"{shlex.join(upgrade)} && {shlex.join(rollout)}"
+    path = _shell_path(args.kubeconfig) if args.kubeconfig else ""
+    return " && ".join(_shell_join(words, path) for words in (upgrade, rollout))
+
+
+# Stands for the kubeconfig path in the word lists above; replaced by its shell form.
+_KUBECONFIG_WORD = "\0kubeconfig"
+
+
+def _shell_path(path: str) -> str:
+    """The kubeconfig path as the shell should read it. Neither helm nor kubectl expands a `~`,
+    and expanding it here would write this machine's home into the command, which then differs
+    (and re-runs the upgrade) for every user or CI runner: `"$HOME"` is expanded by the shell."""
+    if path == "~" or path.startswith("~/"):
+        rest = path[2:]
+        return '"$HOME"' + (f"/{shlex.quote(rest)}" if rest else "")
+    return shlex.quote(path)
+
+
+def _shell_join(words: Sequence[str], kubeconfig: str) -> str:
+    return " ".join(kubeconfig if word == _KUBECONFIG_WORD else shlex.quote(word) for word in words)
 
 
 class ZoneControlPlane(pulumi.ComponentResource):

@@ -166,3 +166,18 @@ def test_a_ca_bundle_for_an_https_api_url(tmp_path: Path) -> None:
     ]))
     assert "zones[0].apiCaBundle is for an https:// zones[0].apiUrl" in said
     assert f"zones[1].apiCaBundle: no file at '{tmp_path / 'missing.pem'}'" in said
+
+
+def test_a_name_override_is_refused_for_either_role() -> None:
+    """It renames the Services and the Deployment the program reaches by the chart's names."""
+    said = problems(raw(
+        zones=[{"name": "zone-1", "kubeContext": "mesh-zone",
+                "values": {"kuma": {"nameOverride": "mesh"}}}],
+        **{"global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                      "values": {"kuma": {"nameOverride": "mesh"}}}}))
+    assert "global.values.kuma.nameOverride: renaming the chart's objects is not supported" in said
+    assert "zones[0].values.kuma.nameOverride: renaming" in said
+    assert "pulumi config rm --path 'mesh-federation:zones[0].values.kuma.nameOverride'" in said
+    kuma = parse_config(raw(product="kuma", zones=[
+        {"name": "zone-1", "kubeContext": "mesh-zone", "values": {"kuma": {"nameOverride": "x"}}}]))
+    assert kuma.zones[0].values == {"kuma": {"nameOverride": "x"}}  # not the kuma chart's key

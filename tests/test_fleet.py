@@ -215,3 +215,17 @@ def test_a_zones_stack_never_replaces_the_globals_admin_token(caplog: pytest.Log
                               stack_outputs={"kdsUrl": "grpcs://kds:5685", "kdsCaCert": "ca"})
     assert not [r for r in monitor.registrations if "admin-user-token" in r.name]
     assert "zone-1: its token signing keys and admin token (admin-user-token) are not copied" in caplog.text
+
+
+def test_the_key_zone_is_the_first_with_signing_keys_not_merely_an_admin_token() -> None:
+    """A zone that exported only its admin token (its keys gone or filtered) cannot vouch for a
+    token the global would then hold: the keys, and the admin token with them, come from the
+    first zone that has keys."""
+    cfg = factories.config(zones=ZONES[:2])
+    documents = {"zone-1": [*three_zone_documents()["zone-1"], admin_token("zone-1")],
+                 "zone-2": [*three_zone_documents()["zone-2"], *signing_keys("zone-2"),
+                            admin_token("zone-2")]}
+    monitor = run_program(program(cfg, documents), preview=False)
+    token = monitor.one("kubernetes:core/v1:Secret", "admin-user-token")
+    assert token.urn in monitor.one(COMMAND, "zone-zone-2-upgrade").dependencies
+    assert token.urn not in monitor.one(COMMAND, "zone-zone-1-upgrade").dependencies

@@ -85,7 +85,7 @@ def test_another_system_namespace_is_reported():
 
 
 @pytest.mark.parametrize(("text", "parsed"), [
-    ("2.14.3", (2, 14, 3)), ("v2.10.1-rc.1", (2, 10, 1)), ("2.9", (2, 9)), ("dev", ())])
+    ("2.14.3", (2, 14, 3)), ("v2.10.1-rc.1", (2, 10, 1)), ("2.9", (2, 9, 0)), ("dev", ())])
 def test_version_tuple(text, parsed):
     assert version_tuple(text) == parsed
 

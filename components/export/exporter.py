@@ -313,6 +313,7 @@ class _Run:
     ) -> list[dict[str, Any]]:
         documents: list[dict[str, Any]] = []
         signing_keys: list[dict[str, Any]] = []
+        left_out: list[str] = []   # outside the zone's system namespace, as kumactl leaves them
         needed_secrets: list[str] = []
         for index in sorted(mesh_objects):
             spec_needs = kube.mesh_spec(meshes[index])[1]
@@ -337,6 +338,8 @@ class _Run:
             for obj in raw:
                 doc = self._finalize(obj)
                 if doc is None:
+                    name = str((obj.get("metadata") or {}).get("name", ""))
+                    left_out.append(f"{rtype.name} {kube.namespace_of(obj)}/{name}")
                     continue
                 name = str(doc.get("metadata", {}).get("name", ""))
                 if rtype.name == profiles.GLOBAL_SECRET and name.startswith(
@@ -348,6 +351,14 @@ class _Run:
                 else:
                     documents.append(doc)
         documents += signing_keys
+        if left_out:
+            shown = ", ".join(left_out[:10]) + (f" and {len(left_out) - 10} more"
+                                                if len(left_out) > 10 else "")
+            self.warnings.append(
+                f"{len(left_out)} objects outside the zone's system namespace "
+                f"{sorted(self.allowed_ns)[0]} are not exported, as kumactl leaves them out (a global "
+                f"admits namespaced policies only in its own system namespace): {shown}. To "
+                "federate one, recreate it in the system namespace, or on the global once federated")
         if any(t.name == profiles.SECRET for t in selected):
             exported = {
                 str(d.get("metadata", {}).get("name"))

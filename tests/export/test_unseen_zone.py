@@ -145,7 +145,8 @@ def test_target_namespace_differs(zone: FakeZone) -> None:
         assert doc["metadata"].get("namespace", "kong-mesh-system") == "kong-mesh-system"
     assert names(result.documents) == federation_with_policies_order()
     assert ("MeshRetry", "team-retry") not in names(result.documents)
-    assert not any("namespace" in w for w in result.warnings)
+    assert any("outside the zone's system namespace kuma-system are not exported" in w
+               and "MeshRetry team-a/team-retry" in w for w in result.warnings)
 
 
 def test_secret_source_replaces_the_api(
