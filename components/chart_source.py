@@ -49,8 +49,9 @@ class ChartSource:
         return args
 
     def release_args(self, *, release_name: str, namespace: str, values: Mapping[str, Any],
-                     timeout_seconds: int) -> k8s.helm.v3.ReleaseArgs:
-        """A helm.v3.Release of this chart; Helm waits up to `timeout_seconds` for readiness."""
+                     timeout_seconds: int, wait: bool = True) -> k8s.helm.v3.ReleaseArgs:
+        """A helm.v3.Release of this chart; with `wait`, Helm waits up to `timeout_seconds` for
+        every resource to be ready (LoadBalancer Services included), else for its hooks only."""
         return k8s.helm.v3.ReleaseArgs(
             name=release_name,
             chart=self.chart,
@@ -60,4 +61,5 @@ class ChartSource:
             create_namespace=True,
             values=dict(values),
             timeout=timeout_seconds,
+            skip_await=not wait,
         )

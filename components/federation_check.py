@@ -8,7 +8,6 @@ stdin as a Pulumi secret.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 import sys
@@ -19,6 +18,8 @@ from typing import Any
 
 import pulumi
 import pulumi_command as command
+
+from components.helm_values import values_digest
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 
@@ -72,16 +73,13 @@ class FederationCheck(pulumi.ComponentResource):
             # A new zone release, or new values for it (a CA, a KDS address, a rotated token),
             # means a new check; a changed spec re-runs it as an update. The URN alone never
             # changes, and a check that passed once would stand for every later upgrade.
-            triggers=[args.zone_release.urn, pulumi.Output.from_input(args.zone_values).apply(_digest)],
+            triggers=[args.zone_release.urn,
+                      pulumi.Output.from_input(args.zone_values).apply(values_digest)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.zone_release]),
         )
         # stdout carries only the check's result, never the spec: safe to show.
         self.result = pulumi.Output.unsecret(run.stdout).apply(_parse_result)
         self.register_outputs({"result": self.result})
-
-
-def _digest(values: Any) -> str:
-    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
 def _parse_result(stdout: str | None) -> Any:

@@ -7,6 +7,8 @@ are merged last, so they can override anything here.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -157,6 +159,12 @@ def zone_values(
         control_plane["podAnnotations"] = {ZONE_TOKEN_GENERATION_ANNOTATION: zone_token.generation}
     kuma = {"controlPlane": control_plane, "ingress": {"enabled": kds_global_url is not None}}
     return deep_merge(for_product(product, kuma), extra)
+
+
+def values_digest(values: Any) -> str:
+    """What changes with the values a release is given, and only with them: what re-runs the
+    waits and checks that follow a zone release."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
 def key_paths(values: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

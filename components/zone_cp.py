@@ -26,7 +26,7 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.chart_source import ChartSource
-from components.helm_values import ZoneTokenMount, zone_values
+from components.helm_values import ZoneTokenMount, values_digest, zone_values
 
 
 @dataclass
@@ -66,12 +66,18 @@ def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
                "--reset-then-reuse-values", "--values", "-",
                # Bounds the chart's hooks (its CRD jobs), which Helm waits for even without --wait.
                "--timeout", f"{args.ready_timeout_seconds}s", *kubeconfig]
+    path = _shell_path(args.kubeconfig) if args.kubeconfig else ""
+    return f"{_shell_join(upgrade, path)} && {rollout_command(args)}"
+
+
+def rollout_command(args: ZoneControlPlaneArgs) -> str:
+    """Wait for the zone control plane's Deployment to roll out (see helm_upgrade_command)."""
+    kubeconfig = ["--kubeconfig", _KUBECONFIG_WORD] if args.kubeconfig else []
     rollout = ["kubectl", "rollout", "status",
                f"deployment/{args.source.product.control_plane_deployment}",
                "--namespace", args.namespace, "--context", args.kube_context,
                "--timeout", f"{args.ready_timeout_seconds}s", *kubeconfig]
-    path = _shell_path(args.kubeconfig) if args.kubeconfig else ""
-    return " && ".join(_shell_join(words, path) for words in (upgrade, rollout))
+    return _shell_join(rollout, _shell_path(args.kubeconfig) if args.kubeconfig else "")
 
 
 # Stands for the kubeconfig path in the word lists above; replaced by its shell form.
@@ -112,11 +118,20 @@ class ZoneControlPlane(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
                                        retain_on_delete=True)
         if args.install == "greenfield":
-            self.release = k8s.helm.v3.Release(
+            # Not Helm's wait (it would wait for the zone ingress LoadBalancer's address too, see
+            # helm_upgrade_command): the control plane's rollout, run again for new values.
+            release = k8s.helm.v3.Release(
                 f"{name}-release",
                 args.source.release_args(release_name=args.release_name, namespace=args.namespace,
-                                         values=values, timeout_seconds=args.ready_timeout_seconds),
+                                         values=values, timeout_seconds=args.ready_timeout_seconds,
+                                         wait=False),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(provider=args.provider)),
+            )
+            self.release = command.local.Command(
+                f"{name}-rollout",
+                create=rollout_command(args),
+                triggers=[release.urn, resolved.apply(values_digest)],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
             )
         else:
             upgrade = helm_upgrade_command(args)

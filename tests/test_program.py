@@ -192,6 +192,31 @@ def test_greenfield_zone_is_a_retained_release_with_nothing_exported():
     assert not [r for r in monitor.registrations if r.parent.endswith("exported")]
 
 
+def test_a_greenfield_zone_waits_for_its_control_plane_not_for_its_ingress_address():
+    """Helm's own wait would also wait for the zone ingress LoadBalancer's address (never there
+    on minikube or bare metal): the Release skips it and a rollout wait follows, which the
+    check waits for and which runs again when the values change."""
+    def run(kds_address: str) -> RecordingMonitor:
+        cfg = factories.config(zones=[{"name": "zone-new", "kubeContext": "mesh-zone-2",
+                                       "install": "greenfield"}],
+                               **{"global": {"kubeContext": "mesh-global", "kdsAddress": kds_address}})
+        return run_program(program(cfg, {}), preview=False)
+    monitor = run("kds.example.com")
+    release = monitor.one(RELEASE, "zone-zone-new")
+    assert release.inputs["skipAwait"] is True
+    rollout = monitor.one(COMMAND, "zone-zone-new-rollout")
+    assert release.urn in rollout.dependencies
+    assert shlex.split(rollout.inputs["create"])[:4] == [
+        "kubectl", "rollout", "status", "deployment/kong-mesh-control-plane"]
+    assert "--context mesh-zone-2" in rollout.inputs["create"]
+    assert rollout.urn in monitor.one(COMMAND, "check-zone-new-run").dependencies
+    again = monitor.one(COMMAND, "zone-zone-new-rollout").inputs["triggers"]
+    moved = run("kds2.example.com").one(COMMAND, "zone-zone-new-rollout").inputs["triggers"]
+    assert again != moved
+    global_release = monitor.one(RELEASE, "global-release")
+    assert not global_release.inputs.get("skipAwait"), "the global still waits for its address"
+
+
 def test_registrations_are_identical_across_two_runs():
     first = federate(False)
     second = federate(False)
