@@ -275,7 +275,6 @@ def _url(value: str | None, key: str, problems: list[str]) -> str | None:
     return value.rstrip("/") if value else None
 
 
-
 def _chart_values(values: Mapping[str, Any], key: str, product: Product,
                   problems: list[str]) -> Mapping[str, Any]:
     """Extra Helm values, less what the program cannot follow: a `nameOverride` renames the

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.dependencies import one_dependency_input
-from components.merge import ObjectKey, SharedObject
+from components.merge import LAST_APPLIED_ANNOTATION, ObjectKey, SharedObject
 from components.signing_keys import is_signing_key
 
 # Output-only metadata: never sent to the API server.
@@ -41,17 +41,14 @@ def resource_name(key: ObjectKey) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts))
 
 
-# kubectl's record of the zone's last `kubectl apply`: stale on the global, and for a Secret it
-# holds the whole Secret, data included, which would reach the state and the preview in plaintext
-# beside the data made secret.
-_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
 def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata to send to the global. kubectl's last-applied record goes too: stale there, and
+    for a Secret it holds the whole Secret, data included, which would reach the state and the
+    preview in plaintext beside the data made secret."""
     cleaned = {k: v for k, v in metadata.items() if k not in _READ_ONLY_METADATA}
     annotations = cleaned.get("annotations")
-    if isinstance(annotations, Mapping) and _LAST_APPLIED in annotations:
-        kept = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
+    if isinstance(annotations, Mapping) and LAST_APPLIED_ANNOTATION in annotations:
+        kept = {k: v for k, v in annotations.items() if k != LAST_APPLIED_ANNOTATION}
         if kept:
             cleaned["annotations"] = kept
         else:

@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# kubectl's record of the object's last `kubectl apply` on its zone.
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 # Metadata that differs between two zones' copies of one object without changing it.
-_VOLATILE_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+_VOLATILE_ANNOTATIONS = (LAST_APPLIED_ANNOTATION,)
 
 
 class MergeConflict(ValueError):

@@ -25,19 +25,22 @@ SIGNING_KEY_PREFIXES = ("user-token-signing-key", "zone-token-signing-key")
 ADMIN_USER_TOKEN = "admin-user-token"
 
 
+def _global_secret_name(document: Mapping[str, Any]) -> str | None:
+    """The name of a Kuma GlobalSecret as the export writes it (a v1 Secret), else None."""
+    if document.get("apiVersion") != "v1" or document.get("kind") != "Secret":
+        return None
+    return str((document.get("metadata") or {}).get("name", ""))
+
+
 def is_token_signing_key(document: Mapping[str, Any]) -> bool:
     """A token signing key itself (what makes a zone the one whose keys the global takes)."""
-    name = str((document.get("metadata") or {}).get("name", ""))
-    return (document.get("apiVersion") == "v1" and document.get("kind") == "Secret"
-            and name.startswith(SIGNING_KEY_PREFIXES))
+    name = _global_secret_name(document)
+    return name is not None and name.startswith(SIGNING_KEY_PREFIXES)
 
 
 def is_signing_key(document: Mapping[str, Any]) -> bool:
-    """A token signing key, or the admin token signed with one, as the export writes them: a v1
-    Secret of a Kuma GlobalSecret."""
-    name = str((document.get("metadata") or {}).get("name", ""))
-    return (document.get("apiVersion") == "v1" and document.get("kind") == "Secret"
-            and (name.startswith(SIGNING_KEY_PREFIXES) or name == ADMIN_USER_TOKEN))
+    """A token signing key, or the admin token signed with one."""
+    return is_token_signing_key(document) or _global_secret_name(document) == ADMIN_USER_TOKEN
 
 
 def keep_one_zones_signing_keys(

@@ -60,42 +60,34 @@ def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
     LoadBalancer Service to get an address, and the zone ingress this switch turns on is one
     (on minikube or bare metal it never gets one, though the zone runs and federates). Each
     step is bounded by readyTimeoutSeconds, so the whole by twice that at worst."""
-    kubeconfig = ["--kubeconfig", _KUBECONFIG_WORD] if args.kubeconfig else []
     upgrade = ["helm", "upgrade", args.release_name, *args.source.helm_cli_args(),
                "--namespace", args.namespace, "--kube-context", args.kube_context,
                "--reset-then-reuse-values", "--values", "-",
                # Bounds the chart's hooks (its CRD jobs), which Helm waits for even without --wait.
-               "--timeout", f"{args.ready_timeout_seconds}s", *kubeconfig]
-    path = _shell_path(args.kubeconfig) if args.kubeconfig else ""
-    return f"{_shell_join(upgrade, path)} && {rollout_command(args)}"
+               "--timeout", f"{args.ready_timeout_seconds}s"]
+    return f"{shlex.join(upgrade)}{_kubeconfig_flag(args.kubeconfig)} && {rollout_command(args)}"
 
 
 def rollout_command(args: ZoneControlPlaneArgs) -> str:
     """Wait for the zone control plane's Deployment to roll out (see helm_upgrade_command)."""
-    kubeconfig = ["--kubeconfig", _KUBECONFIG_WORD] if args.kubeconfig else []
     rollout = ["kubectl", "rollout", "status",
                f"deployment/{args.source.product.control_plane_deployment}",
                "--namespace", args.namespace, "--context", args.kube_context,
-               "--timeout", f"{args.ready_timeout_seconds}s", *kubeconfig]
-    return _shell_join(rollout, _shell_path(args.kubeconfig) if args.kubeconfig else "")
+               "--timeout", f"{args.ready_timeout_seconds}s"]
+    return f"{shlex.join(rollout)}{_kubeconfig_flag(args.kubeconfig)}"
 
 
-# Stands for the kubeconfig path in the word lists above; replaced by its shell form.
-_KUBECONFIG_WORD = "\0kubeconfig"
-
-
-def _shell_path(path: str) -> str:
-    """The kubeconfig path as the shell should read it. Neither helm nor kubectl expands a `~`,
-    and expanding it here would write this machine's home into the command, which then differs
-    (and re-runs the upgrade) for every user or CI runner: `"$HOME"` is expanded by the shell."""
+def _kubeconfig_flag(path: str | None) -> str:
+    """` --kubeconfig <path>` as the shell should read it, or nothing. Neither helm nor kubectl
+    expands a `~`, and expanding it here would write this machine's home into the command, which
+    then differs (and re-runs the upgrade) for every user or CI runner: `"$HOME"` is expanded by
+    the shell."""
+    if not path:
+        return ""
     if path == "~" or path.startswith("~/"):
         rest = path[2:]
-        return '"$HOME"' + (f"/{shlex.quote(rest)}" if rest else "")
-    return shlex.quote(path)
-
-
-def _shell_join(words: Sequence[str], kubeconfig: str) -> str:
-    return " ".join(kubeconfig if word == _KUBECONFIG_WORD else shlex.quote(word) for word in words)
+        return ' --kubeconfig "$HOME"' + (f"/{shlex.quote(rest)}" if rest else "")
+    return f" --kubeconfig {shlex.quote(path)}"
 
 
 class ZoneControlPlane(pulumi.ComponentResource):

@@ -147,7 +147,7 @@ class _Run:
         # which would then pass the filter as mesh-wide policies and collide by name.
         zone_ns = info.system_namespace
         target_ns = self.options.target_namespace or zone_ns
-        self.allowed_ns = {zone_ns}
+        self.zone_namespace = zone_ns
         self.rename = (zone_ns, target_ns) if target_ns != zone_ns else None
         excluded: set[str] = set()
         if self.options.profile in FEDERATION_PROFILES:
@@ -292,7 +292,7 @@ class _Run:
         out = kube.finalize(
             obj,
             profile=self.options.profile,
-            allowed_namespaces=self.allowed_ns,
+            allowed_namespaces=(self.zone_namespace,),
             excluded_keys=self.excluded,
             rename_namespace=self.rename,
             mesh_universal=mesh_universal,
@@ -356,7 +356,7 @@ class _Run:
                                                 if len(left_out) > 10 else "")
             self.warnings.append(
                 f"{len(left_out)} objects outside the zone's system namespace "
-                f"{sorted(self.allowed_ns)[0]} are not exported, as kumactl leaves them out (a global "
+                f"{self.zone_namespace} are not exported, as kumactl leaves them out (a global "
                 f"admits namespaced policies only in its own system namespace): {shown}. To "
                 "federate one, recreate it in the system namespace, or on the global once federated")
         if any(t.name == profiles.SECRET for t in selected):
