@@ -109,10 +109,12 @@ class Federation:
 
 def cluster_provider(name: str, context: str, kubeconfig: str | None) -> k8s.Provider:
     """One cluster, named by an explicit context. Objects that already exist are updated, as the
-    guide's `kubectl apply` does, not refused (pulumi-kubernetes refuses since 4.29): the global
-    creates its own token signing keys at start, which the copied ones replace, and a zone's
-    token Secret is retained by a destroy and found again by the next `pulumi up`."""
-    return k8s.Provider(name, context=context, kubeconfig=kubeconfig, upsert_existing_objects=True)
+    guide's `kubectl apply` does, not refused: the global creates its own token signing keys at
+    start, which the copied ones replace, and a zone's token Secret is retained by a destroy and
+    found again by the next `pulumi up`. pulumi-kubernetes 4.25 (the pinned provider) creates
+    with a server-side apply patch, which adopts an existing object (provider/pkg/await/await.go);
+    from 4.29 on the same needs the provider option upsertExistingObjects."""
+    return k8s.Provider(name, context=context, kubeconfig=kubeconfig)
 
 
 def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
