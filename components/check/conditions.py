@@ -11,8 +11,11 @@ API facts used (Kuma 2.x, ``docs/generated/openapi.yaml`` and the API server):
   (protojson timestamps: RFC 3339 strings; ``{seconds, nanos}`` accepted too). The newest
   subscription is the last one. 404 means the zone never registered.
 - resource lists answer ``{"total", "items", "next"}``, take ``offset``/``size`` (max 1000) and
-  a label filter ``filter[label.<key>]=<value>``; labels are filtered again client-side, so an
-  API version that ignores the filter still gives the right answer.
+  a label filter ``filter[labels.<key>]=<value>`` (pkg/api-server/filters/filtering.go; the API
+  server's vectors resources/crud/list_dp_with_label_filter*: any other ``filter[`` key is a 400
+  "filters are only supported on labels"; the OpenAPI example ``filter[label.<key>]`` is wrong).
+  Labels are filtered again client-side, so an API version that ignores the filter still gives
+  the right answer.
 - ``GET /_resources`` lists every type with ``name``, ``scope`` (Global/Mesh) and ``path``.
 """
 
@@ -124,10 +127,15 @@ def observe_online(global_api: JsonApi, zone: str) -> OnlineObservation:
 # -- listing ------------------------------------------------------------------
 
 
+def label_filter(key: str) -> str:
+    """The query parameter that filters a list on label ``key`` (see the module docstring)."""
+    return f"filter[labels.{key}]"
+
+
 def list_items(api: JsonApi, path: str, labels: Mapping[str, str] | None = None) -> list[Any]:
     """Every item of a resource list, all pages, with the given labels (filtered both ends)."""
     labels = labels or {}
-    params: dict[str, str | int] = {f"filter[label.{k}]": v for k, v in labels.items()}
+    params: dict[str, str | int] = {label_filter(k): v for k, v in labels.items()}
     items: list[Any] = []
     offset = 0
     for _ in range(MAX_PAGES):

@@ -32,6 +32,11 @@ from components.kuma_api import KumaApiError
 
 ONLINE_ROUNDS_REQUIRED = 2
 
+# Client errors that may heal while the check waits: 404 (a zone not registered yet, a mesh not
+# synced to the global yet: "Failed to retrieve Mesh"), 408 and 429 (timeout, rate limit).
+# Every other 4xx is an answer to the request itself and ends the check at once.
+_WAIT_ON_CLIENT_ERRORS = frozenset({404, 408, 429})
+
 Progress = Callable[[str], None]
 
 
@@ -92,6 +97,13 @@ class _RoundApi:
             if error.status in (401, 403):
                 # A refused credential will not heal while we wait: say so now, not at the deadline.
                 raise CheckFailed(f"{self.side} API refused the check's credentials: {error}",
+                                  failures={self.side: str(error)}) from None
+            if error.status is not None and 400 <= error.status < 500 \
+                    and error.status not in _WAIT_ON_CLIENT_ERRORS:
+                # The API refused the request itself (a 400 for a query it does not support,
+                # say): asking again the same way gets the same answer, so waiting out the
+                # timeout would only hide the reason behind a timeout on a federation that works.
+                raise CheckFailed(f"{self.side} API rejected the check's request: {error}",
                                   failures={self.side: str(error)}) from None
             if error.status is None or error.status >= 500:
                 self.down = error

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from components.check import CheckFailed, CheckResult, CheckSpec, DirectApi, run_check
+from components.check.conditions import label_filter
 from components.kuma_api import ApiTarget, KumaApiClient
 from tests.check.fake_kuma import (
     FakeKuma,
@@ -17,6 +20,7 @@ from tests.check.fake_kuma import (
     policy,
     subscription,
 )
+from tests.upstream import upstream_path
 
 ZONE = "zone-1"
 OVERVIEW = f"/zones/{ZONE}/_overview"
@@ -266,3 +270,38 @@ def test_a_refused_credential_fails_at_once_not_at_the_deadline() -> None:
             check(make_spec(glob.url, zone.url, timeout=60.0))
     assert "global API refused the check's credentials" in str(error.value)
     assert error.value.rounds == 0  # no waiting out the 60 s deadline
+
+
+def _vector_request(case: str) -> str:
+    """The request of an API server vector: its input's first line, `#<path?query> <status>`."""
+    first = upstream_path(f"api-server-testdata/resources/crud/{case}.input.yaml").read_text()
+    return first.splitlines()[0].lstrip("#").split()[0]
+
+
+def test_the_label_filter_is_spelled_as_the_api_server_accepts_it() -> None:
+    # The vector's filter, which Kuma answers 200, is the parameter the check builds for its key.
+    query = parse_qs(urlsplit(_vector_request("list_dp_with_label_filter")).query)
+    [(param, [value])] = query.items()
+    key = param[param.index(".") + 1:-1]
+    assert (key, value) == ("k8s.kuma.io/namespace", "ns1")
+    assert label_filter(key) == param
+    # ...and not the spelling of the vector Kuma answers 400.
+    bad = next(iter(parse_qs(urlsplit(_vector_request("list_dp_with_label_filter_bad")).query)))
+    assert label_filter(bad[bad.index(".") + 1:-1]) != bad
+
+
+def test_a_400_ends_the_check_at_once_instead_of_waiting_out_the_timeout() -> None:
+    """A 400 answers the request itself: polling again gets the same 400, so the check fails
+    with Kuma's reason in the first round rather than as a timeout of a federation that works."""
+    body = json.loads(upstream_path(
+        "api-server-testdata/resources/crud/list_dp_with_label_filter_bad.golden.json").read_text())
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        glob.route(DPS, lambda n: (400, body))
+        del glob.lists[DPS]
+        healthy_zone(zone)
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(glob.url, zone.url, timeout=30.0))
+    assert "HTTP 400" in str(failed.value)
+    assert "filters are only supported on labels" in str(failed.value)
+    assert glob.counts[DPS] == 1, "not asked again"
