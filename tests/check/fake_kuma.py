@@ -71,6 +71,10 @@ def resources_json() -> Body:
     return json.loads(upstream_path("api/_resources.json").read_text())
 
 
+def _always(body: Body) -> Callable[[int], Answer]:
+    return lambda n: body
+
+
 @contextmanager
 def closed_port() -> Iterator[int]:
     """A port on which nothing listens: bound but not listening, so connections are refused
@@ -137,7 +141,7 @@ class FakeKuma:
         for res in resources:
             rtype = next(t for t in types if t["name"] == res["type"])
             where = f"/meshes/{res['mesh']}" if rtype["scope"] == "Mesh" else ""
-            self.route(f"{where}/{rtype['path']}/{res['name']}", lambda n, res=res: res)
+            self.route(f"{where}/{rtype['path']}/{res['name']}", _always(res))
         self.stored_meshes = set(meshes)
 
     def __enter__(self) -> FakeKuma:
