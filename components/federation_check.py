@@ -42,7 +42,6 @@ class FederationCheckArgs:
     zone_name: str
     global_api: Mapping[str, Any]     # {"url": ...} or {"kube_proxy": {...}}, may hold a token
     zone_api: Mapping[str, Any]
-    dataplanes: Mapping[str, int]
     policies: Sequence[Mapping[str, str]]
     timeout_seconds: int
     interval_seconds: float
@@ -60,7 +59,9 @@ class FederationCheck(pulumi.ComponentResource):
             "zone": args.zone_name,
             "global_api": dict(args.global_api),
             "zone_api": dict(args.zone_api),
-            "expect": {"dataplanes": dict(args.dataplanes), "policies": list(args.policies)},
+            # Data plane proxies are checked for presence, read live by the check: no count
+            # frozen at export time in this input (see components/check/spec.py Expectations).
+            "expect": {"dataplanes": True, "policies": list(args.policies)},
             "timeout_seconds": args.timeout_seconds,
             "interval_seconds": args.interval_seconds,
         }

@@ -217,13 +217,29 @@ def group_key(type_name: str, mesh: str | None) -> str:
 # -- 2. data plane proxies on the global --------------------------------------
 
 
+def observe_zone_dataplanes(zone_api: JsonApi) -> dict[str, int]:
+    """Per mesh of the zone that has any, how many Dataplanes the zone lists now."""
+    meshes = [str(item["name"]) for item in list_items(zone_api, "/meshes")
+              if isinstance(item, Mapping) and item.get("name")]
+    counts = {mesh: len(list_items(zone_api, f"/meshes/{quote(mesh, safe='')}/dataplanes"))
+              for mesh in meshes}
+    return {mesh: count for mesh, count in counts.items() if count}
+
+
 def observe_dataplanes(global_api: JsonApi, zone: str, meshes: Iterable[str]) -> dict[str, int]:
-    """Per mesh, how many Dataplanes the global lists as coming from ``zone``."""
-    return {
-        mesh: len(list_items(global_api, f"/meshes/{quote(mesh, safe='')}/dataplanes",
-                             {ZONE_LABEL: zone}))
-        for mesh in meshes
-    }
+    """Per mesh, how many Dataplanes the global lists as coming from ``zone``; none while the
+    mesh itself has not reached the global (Kuma's 404 "Failed to retrieve Mesh", vector
+    resources/crud/list_mesh_doesnt_exist_not_found)."""
+    found: dict[str, int] = {}
+    for mesh in meshes:
+        try:
+            found[mesh] = len(list_items(global_api, f"/meshes/{quote(mesh, safe='')}/dataplanes",
+                                         {ZONE_LABEL: zone}))
+        except KumaApiError as error:
+            if error.status != 404:
+                raise
+            found[mesh] = 0
+    return found
 
 
 # -- 3. exported policies on the global ---------------------------------------
