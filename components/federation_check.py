@@ -9,11 +9,8 @@ stdin as a Pulumi secret.
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -21,7 +18,16 @@ import pulumi_command as command
 
 from components.helm_values import values_digest
 
-PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+# How pulumi-command runs a module of ours: no interpreter path, no checkout path, no PYTHONPATH
+# (they differ between clones, virtualenvs, CI runners and laptops, and a changed input re-runs
+# the command). The launcher finds the project's interpreter when the command runs, and the
+# command runs in the project root (the reasons are in components/run_module.sh).
+LAUNCHER = "sh components/run_module.sh"
+MODULE_ENVIRONMENT = {"PYTHONUNBUFFERED": "1"}
+
+
+def module_command(module: str) -> str:
+    return f"{LAUNCHER} {module}"
 
 
 def expected_policies(documents: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -67,10 +73,9 @@ class FederationCheck(pulumi.ComponentResource):
         }
         run = command.local.Command(
             f"{name}-run",
-            create=f"{shlex.quote(sys.executable)} -m components.check",
+            create=module_command("components.check"),
             stdin=pulumi.Output.secret(json.dumps(spec, sort_keys=True)),
-            dir=PROJECT_ROOT,
-            environment={"PYTHONPATH": PROJECT_ROOT, "PYTHONUNBUFFERED": "1"},
+            environment=MODULE_ENVIRONMENT,
             # A new zone release, or new values for it (a CA, a KDS address, a rotated token),
             # means a new check; a changed spec re-runs it as an update. The URN alone never
             # changes, and a check that passed once would stand for every later upgrade.

@@ -255,7 +255,7 @@ def test_the_check_command_receives_a_spec_the_check_module_reads(zone_api):
     zones = [{"name": "zone-1", "kubeContext": "mesh-zone", **zone_api}]
     monitor = federate(False, factories.config(zones=zones))
     check = monitor.one(COMMAND, "check-zone-1")
-    assert check.inputs["create"].endswith("-m components.check")
+    assert check.inputs["create"] == "sh components/run_module.sh components.check"
     stdin = check.inputs["stdin"]["value"]  # the secret's payload
     spec = CheckSpec.from_json(stdin)
     assert spec.zone == "zone-1"
