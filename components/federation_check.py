@@ -9,11 +9,8 @@ stdin as a Pulumi secret.
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -21,7 +18,16 @@ import pulumi_command as command
 
 from components.helm_values import values_digest
 
-PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+# How pulumi-command runs a module of ours: no interpreter path, no checkout path, no PYTHONPATH
+# (they differ between clones, virtualenvs, CI runners and laptops, and a changed input re-runs
+# the command). The launcher finds the project's interpreter when the command runs, and the
+# command runs in the project root (the reasons are in components/run_module.sh).
+LAUNCHER = "sh components/run_module.sh"
+MODULE_ENVIRONMENT = {"PYTHONUNBUFFERED": "1"}
+
+
+def module_command(module: str) -> str:
+    return f"{LAUNCHER} {module}"
 
 
 def expected_policies(documents: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -42,7 +48,6 @@ class FederationCheckArgs:
     zone_name: str
     global_api: Mapping[str, Any]     # {"url": ...} or {"kube_proxy": {...}}, may hold a token
     zone_api: Mapping[str, Any]
-    dataplanes: Mapping[str, int]
     policies: Sequence[Mapping[str, str]]
     timeout_seconds: int
     interval_seconds: float
@@ -60,16 +65,17 @@ class FederationCheck(pulumi.ComponentResource):
             "zone": args.zone_name,
             "global_api": dict(args.global_api),
             "zone_api": dict(args.zone_api),
-            "expect": {"dataplanes": dict(args.dataplanes), "policies": list(args.policies)},
+            # Data plane proxies are checked for presence, read live by the check: no count
+            # frozen at export time in this input (see components/check/spec.py Expectations).
+            "expect": {"dataplanes": True, "policies": list(args.policies)},
             "timeout_seconds": args.timeout_seconds,
             "interval_seconds": args.interval_seconds,
         }
         run = command.local.Command(
             f"{name}-run",
-            create=f"{shlex.quote(sys.executable)} -m components.check",
+            create=module_command("components.check"),
             stdin=pulumi.Output.secret(json.dumps(spec, sort_keys=True)),
-            dir=PROJECT_ROOT,
-            environment={"PYTHONPATH": PROJECT_ROOT, "PYTHONUNBUFFERED": "1"},
+            environment=MODULE_ENVIRONMENT,
             # A new zone release, or new values for it (a CA, a KDS address, a rotated token),
             # means a new check; a changed spec re-runs it as an update. The URN alone never
             # changes, and a check that passed once would stand for every later upgrade.

@@ -200,7 +200,6 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
         ))
         zones[zone.name] = zone_cp
         if cfg.check.enabled and zone.federated:
-            zone_export = exports.get(zone.name)
             checks[zone.name] = FederationCheck(f"check-{zone.name}", FederationCheckArgs(
                 zone_name=zone.name,
                 global_api=_api_spec(cfg, url=cfg.global_.api_url, token=cfg.global_.api_token,
@@ -208,7 +207,6 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                                      ca_bundle=cfg.global_.api_ca_bundle),
                 zone_api=_api_spec(cfg, url=zone.api_url, token=zone.api_token, context=zone.kube_context,
                                    ca_bundle=zone.api_ca_bundle),
-                dataplanes=dict(zone_export.dataplanes) if zone_export else {},
                 policies=expected_policies(documents.get(zone.name, ())),
                 timeout_seconds=cfg.check.timeout_seconds,
                 interval_seconds=cfg.check.interval_seconds,

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shlex
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +21,7 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.dependencies import one_dependency_input
-from components.federation_check import PROJECT_ROOT
+from components.federation_check import MODULE_ENVIRONMENT, module_command
 
 ZONE_TOKEN_SECRET = "mesh-federation-zone-token"
 ZONE_TOKEN_KEY = "token"
@@ -69,10 +67,9 @@ class ZoneToken(pulumi.ComponentResource):
             assert args.issuer is not None, "a zone token is either given or issued"
             self.issued_by = command.local.Command(
                 f"{name}-issue",
-                create=f"{shlex.quote(sys.executable)} -m components.zone_token",
+                create=module_command("components.zone_token"),
                 stdin=pulumi.Output.secret(json.dumps(dict(args.issuer), sort_keys=True)),
-                dir=PROJECT_ROOT,
-                environment={"PYTHONPATH": PROJECT_ROOT, "PYTHONUNBUFFERED": "1"},
+                environment=MODULE_ENVIRONMENT,
                 # stdout is the token: kept out of the console, a secret in state.
                 logging=command.local.Logging.STDERR,
                 # A new token for a new validity or a rotation, and only then: a changed spec

@@ -83,7 +83,7 @@ def test_the_global_issues_the_token_after_its_release_and_the_zone_reads_it_fro
                                               "apiToken": GLOBAL_ADMIN}})
     issue = monitor.one(COMMAND, "zone-token-zone-1-issue")
     assert monitor.one(RELEASE, "global").urn in issue.dependencies
-    assert "-m components.zone_token" in issue.inputs["create"]
+    assert issue.inputs["create"] == "sh components/run_module.sh components.zone_token"
     assert issue.inputs["logging"] == "stderr", "stdout is the token: never streamed to the console"
     assert "stdin" in issue.secret_paths()
     assert "stdout" in issue.secret_outputs, "the issued token is a secret in state"

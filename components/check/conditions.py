@@ -11,8 +11,11 @@ API facts used (Kuma 2.x, ``docs/generated/openapi.yaml`` and the API server):
   (protojson timestamps: RFC 3339 strings; ``{seconds, nanos}`` accepted too). The newest
   subscription is the last one. 404 means the zone never registered.
 - resource lists answer ``{"total", "items", "next"}``, take ``offset``/``size`` (max 1000) and
-  a label filter ``filter[label.<key>]=<value>``; labels are filtered again client-side, so an
-  API version that ignores the filter still gives the right answer.
+  a label filter ``filter[labels.<key>]=<value>`` (pkg/api-server/filters/filtering.go; the API
+  server's vectors resources/crud/list_dp_with_label_filter*: any other ``filter[`` key is a 400
+  "filters are only supported on labels"; the OpenAPI example ``filter[label.<key>]`` is wrong).
+  Labels are filtered again client-side, so an API version that ignores the filter still gives
+  the right answer.
 - ``GET /_resources`` lists every type with ``name``, ``scope`` (Global/Mesh) and ``path``.
 """
 
@@ -124,10 +127,15 @@ def observe_online(global_api: JsonApi, zone: str) -> OnlineObservation:
 # -- listing ------------------------------------------------------------------
 
 
+def label_filter(key: str) -> str:
+    """The query parameter that filters a list on label ``key`` (see the module docstring)."""
+    return f"filter[labels.{key}]"
+
+
 def list_items(api: JsonApi, path: str, labels: Mapping[str, str] | None = None) -> list[Any]:
     """Every item of a resource list, all pages, with the given labels (filtered both ends)."""
     labels = labels or {}
-    params: dict[str, str | int] = {f"filter[label.{k}]": v for k, v in labels.items()}
+    params: dict[str, str | int] = {label_filter(k): v for k, v in labels.items()}
     items: list[Any] = []
     offset = 0
     for _ in range(MAX_PAGES):
@@ -209,13 +217,29 @@ def group_key(type_name: str, mesh: str | None) -> str:
 # -- 2. data plane proxies on the global --------------------------------------
 
 
+def observe_zone_dataplanes(zone_api: JsonApi) -> dict[str, int]:
+    """Per mesh of the zone that has any, how many Dataplanes the zone lists now."""
+    meshes = [str(item["name"]) for item in list_items(zone_api, "/meshes")
+              if isinstance(item, Mapping) and item.get("name")]
+    counts = {mesh: len(list_items(zone_api, f"/meshes/{quote(mesh, safe='')}/dataplanes"))
+              for mesh in meshes}
+    return {mesh: count for mesh, count in counts.items() if count}
+
+
 def observe_dataplanes(global_api: JsonApi, zone: str, meshes: Iterable[str]) -> dict[str, int]:
-    """Per mesh, how many Dataplanes the global lists as coming from ``zone``."""
-    return {
-        mesh: len(list_items(global_api, f"/meshes/{quote(mesh, safe='')}/dataplanes",
-                             {ZONE_LABEL: zone}))
-        for mesh in meshes
-    }
+    """Per mesh, how many Dataplanes the global lists as coming from ``zone``; none while the
+    mesh itself has not reached the global (Kuma's 404 "Failed to retrieve Mesh", vector
+    resources/crud/list_mesh_doesnt_exist_not_found)."""
+    found: dict[str, int] = {}
+    for mesh in meshes:
+        try:
+            found[mesh] = len(list_items(global_api, f"/meshes/{quote(mesh, safe='')}/dataplanes",
+                                         {ZONE_LABEL: zone}))
+        except KumaApiError as error:
+            if error.status != 404:
+                raise
+            found[mesh] = 0
+    return found
 
 
 # -- 3. exported policies on the global ---------------------------------------

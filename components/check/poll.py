@@ -1,7 +1,8 @@
 """The poll loop: observe every condition each round until all hold together, or time runs out.
 
 Passing needs, in one round: the zone online (and online in the previous round too, so a
-flapping KDS stream cannot pass on one lucky poll), the zone's Dataplanes counted on the global,
+flapping KDS stream cannot pass on one lucky poll), in every mesh where the zone lists Dataplanes
+now, at least one of them on the global (presence, not a count: see ``Expectations``),
 every expected policy on the global, and policies of origin ``global`` back in the zone.
 Request errors are recorded per condition and polling continues until the deadline.
 """
@@ -24,6 +25,7 @@ from components.check.conditions import (
     observe_online,
     observe_policies_in_zone,
     observe_policies_on_global,
+    observe_zone_dataplanes,
     policy_key,
     read_resource_types,
 )
@@ -31,6 +33,11 @@ from components.check.spec import CheckSpec, ExpectedPolicy
 from components.kuma_api import KumaApiError
 
 ONLINE_ROUNDS_REQUIRED = 2
+
+# Client errors that may heal while the check waits: 404 (a zone not registered yet, a mesh not
+# synced to the global yet: "Failed to retrieve Mesh"), 408 and 429 (timeout, rate limit).
+# Every other 4xx is an answer to the request itself and ends the check at once.
+_WAIT_ON_CLIENT_ERRORS = frozenset({404, 408, 429})
 
 Progress = Callable[[str], None]
 
@@ -51,7 +58,7 @@ class CheckResult:
     zone: str
     online: bool
     connect_time: str | None
-    dataplanes: Mapping[str, Mapping[str, int]]  # mesh -> {"expected", "found"}
+    dataplanes: Mapping[str, Mapping[str, int]]  # mesh -> {"in_zone", "on_global"}
     policies_on_global: tuple[Mapping[str, str | None], ...]
     policies_back_in_zone: Mapping[str, Any]
     rounds: int
@@ -92,6 +99,13 @@ class _RoundApi:
             if error.status in (401, 403):
                 # A refused credential will not heal while we wait: say so now, not at the deadline.
                 raise CheckFailed(f"{self.side} API refused the check's credentials: {error}",
+                                  failures={self.side: str(error)}) from None
+            if error.status is not None and 400 <= error.status < 500 \
+                    and error.status not in _WAIT_ON_CLIENT_ERRORS:
+                # The API refused the request itself (a 400 for a query it does not support,
+                # say): asking again the same way gets the same answer, so waiting out the
+                # timeout would only hide the reason behind a timeout on a federation that works.
+                raise CheckFailed(f"{self.side} API rejected the check's request: {error}",
                                   failures={self.side: str(error)}) from None
             if error.status is None or error.status >= 500:
                 self.down = error
@@ -157,6 +171,7 @@ class _Run:
     max_streak: int = 0
     online_rounds: int = 0
     last_online: OnlineObservation | None = None
+    dp_in_zone: dict[str, int] = field(default_factory=dict)
     dp_found: dict[str, int] = field(default_factory=dict)
     pol_found: dict[ExpectedPolicy, str | None] = field(default_factory=dict)
     zone_counts: dict[tuple[str, str | None], int] = field(default_factory=dict)
@@ -176,7 +191,7 @@ class _Run:
         global_api = _RoundApi(self.global_api, "global")
         zone_api = _RoundApi(self.zone_api, "zone")
         self._observe_online(global_api)
-        self._observe_dataplanes(global_api)
+        self._observe_dataplanes(global_api, zone_api)
         self._observe_on_global(global_api)
         self._observe_in_zone(zone_api)
 
@@ -210,22 +225,30 @@ class _Run:
                            "never in consecutive ones (flapping)")
             cond.held(False, f"yes ({self.streak}/{ONLINE_ROUNDS_REQUIRED} rounds)", reason)
 
-    def _observe_dataplanes(self, api: _RoundApi) -> None:
-        cond, expected = self.dataplanes, self.spec.expect.dataplanes
-        if not expected:
-            cond.held(True, "none expected")
+    def _observe_dataplanes(self, global_api: _RoundApi, zone_api: _RoundApi) -> None:
+        cond = self.dataplanes
+        if not self.spec.expect.dataplanes:
+            cond.held(True, "not checked")
             return
-        total = sum(expected.values())
         try:
-            self.dp_found = observe_dataplanes(api, self.spec.zone, expected)
+            self.dp_in_zone = observe_zone_dataplanes(zone_api)
         except (KumaApiError, UnexpectedAnswer) as error:
-            cond.failed(api, error, f"?/{total}")
+            cond.failed(zone_api, error, "?")
             return
-        short = [m for m, n in expected.items() if self.dp_found.get(m, 0) < n]
-        found = sum(min(self.dp_found.get(m, 0), n) for m, n in expected.items())
-        cond.held(not short, f"{found}/{total}", "; ".join(
-            f"mesh {m}: {self.dp_found.get(m, 0)} of {expected[m]} Dataplanes labelled "
-            f"kuma.io/zone={self.spec.zone} on the global" for m in short))
+        if not self.dp_in_zone:
+            self.dp_found = {}
+            cond.held(True, "none in the zone")
+            return
+        meshes = len(self.dp_in_zone)
+        try:
+            self.dp_found = observe_dataplanes(global_api, self.spec.zone, self.dp_in_zone)
+        except (KumaApiError, UnexpectedAnswer) as error:
+            cond.failed(global_api, error, f"?/{meshes} meshes")
+            return
+        absent = [m for m in self.dp_in_zone if not self.dp_found.get(m)]
+        cond.held(not absent, f"{meshes - len(absent)}/{meshes} meshes", "; ".join(
+            f"mesh {m}: the zone lists {self.dp_in_zone[m]} Dataplanes, the global none labelled "
+            f"kuma.io/zone={self.spec.zone}" for m in absent))
 
     def _types(self, api: _RoundApi, side: str) -> dict[str, ResourceType]:
         cached = self.global_types if side == "global" else self.zone_types
@@ -296,8 +319,8 @@ class _Run:
             zone=self.spec.zone,
             online=True,
             connect_time=self.last_online.connect_time if self.last_online else None,
-            dataplanes={m: {"expected": n, "found": self.dp_found.get(m, 0)}
-                        for m, n in expect.dataplanes.items()},
+            dataplanes={m: {"in_zone": n, "on_global": self.dp_found.get(m, 0)}
+                        for m, n in self.dp_in_zone.items()} if expect.dataplanes else {},
             policies_on_global=tuple(
                 {"type": p.type, "mesh": p.mesh, "name": p.name,
                  "name_on_global": self.pol_found.get(p)} for p in expect.policies),

@@ -7,7 +7,7 @@ Shape (stdin of ``python -m components.check``)::
                 or {"kube_proxy": {"context": "...", "namespace": "...", "service": "...",
                                    "port": 5681, "kubeconfig": null}},
      "zone_api": <same shape as global_api>,
-     "expect": {"dataplanes": {"default": 3},
+     "expect": {"dataplanes": true,
                 "policies": [{"type": "MeshTimeout", "mesh": "default", "name": "timeout-1"}]},
      "timeout_seconds": 600, "interval_seconds": 5}
 
@@ -69,7 +69,15 @@ class ExpectedPolicy:
 
 @dataclass(frozen=True)
 class Expectations:
-    dataplanes: Mapping[str, int] = field(default_factory=dict)
+    """What must hold on the global besides the zone being online.
+
+    ``dataplanes``: in every mesh where the zone lists data plane proxies when the check runs,
+    the global lists at least one labelled with the zone. Presence, read live from both sides:
+    a count taken at export time and kept in the check's input would change with every scaled
+    workload, re-run the check on the next ``up`` and could make it wait for proxies that are
+    gone."""
+
+    dataplanes: bool = True
     policies: tuple[ExpectedPolicy, ...] = ()
 
 
@@ -108,7 +116,7 @@ class CheckSpec:
             "global_api": _api_to_dict(self.global_api),
             "zone_api": _api_to_dict(self.zone_api),
             "expect": {
-                "dataplanes": dict(self.expect.dataplanes),
+                "dataplanes": self.expect.dataplanes,
                 "policies": [
                     {"type": p.type, "mesh": p.mesh, "name": p.name} for p in self.expect.policies
                 ],
@@ -220,16 +228,10 @@ def _expect(value: object, path: str) -> Expectations:
         return Expectations()
     obj = _mapping(value, path)
     _no_unknown(obj, {"dataplanes", "policies"}, path)
-    dataplanes: dict[str, int] = {}
-    raw_dps = obj.get("dataplanes") or {}
-    for mesh, count in _mapping(raw_dps, f"{path}.dataplanes").items():
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise SpecError(
-                f"`{path}.dataplanes.{mesh}` must be a count (integer >= 0), got {count!r}"
-            )
-        if not mesh:
-            raise SpecError(f"`{path}.dataplanes` has an empty mesh name")
-        dataplanes[mesh] = count
+    dataplanes = obj.get("dataplanes", True)
+    if not isinstance(dataplanes, bool):
+        raise SpecError(f"`{path}.dataplanes` must be true or false (check that the zone's data "
+                        f"plane proxies reach the global), got {_kind(dataplanes)}")
     raw_policies = obj.get("policies") or []
     if not isinstance(raw_policies, list):
         raise SpecError(f"`{path}.policies` must be a list, got {_kind(raw_policies)}")

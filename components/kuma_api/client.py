@@ -95,6 +95,10 @@ def _body_hint(raw: bytes) -> str:
         return raw.decode("utf-8", errors="replace").strip().replace("\n", " ")[:200]
     if isinstance(payload, dict):
         parts = [str(payload[k]) for k in ("title", "details", "message") if payload.get(k)]
+        # A 400's reason is in its invalid parameters (Kuma's std-errors body, e.g. the API
+        # server's vector resources/crud/list_dp_with_label_filter_bad.golden.json).
+        parts += [f"{p.get('field')}: {p.get('reason')}" for p in payload.get("invalid_parameters")
+                  or () if isinstance(p, dict)]
         if parts:
             return ": ".join(parts)[:300]
     return json.dumps(payload)[:200]

@@ -1,8 +1,14 @@
 """A real HTTP server on 127.0.0.1 that answers like a Kuma control plane API, with state that
 changes over time: every route is a function of how many times it was asked (1-based).
 
-List routes page (``offset``/``size``, ``next`` as an absolute URL like Kuma's) and, unless told
-not to, honour ``filter[label.<key>]=<value>``.
+List routes answer as Kuma v2.14.3 does (tests/kuma_rules.py, from the API server's vectors
+``api-server-testdata/resources/crud/list_mesh*``, ``list_dp_with_label_filter*``,
+``get_resource_not-found`` and pkg/api-server/filters/filtering.go): paging with
+``offset``/``size`` (at most 1000) and ``next`` as an absolute URL, ``filter[labels.<key>]=<value>``
+honoured, and a 400 for any other ``filter[`` key. ``honour_label_filter=False`` stands for an API
+version that ignores filters; ``page_size`` gives shorter pages than asked, to exercise ``next``.
+Unknown paths answer Kuma's item 404 body. ``serve_store`` loads resources in universal form as
+the vectors' inputs give them.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests import kuma_rules
 from tests.http_json import send_json
 from tests.upstream import upstream_path
 
@@ -29,7 +36,7 @@ def kuma_error(status: int, title: str) -> tuple[int, Body]:
 
 
 def not_found() -> tuple[int, Body]:
-    return kuma_error(404, "Could not retrieve a resource: not found")
+    return kuma_rules.item_not_found()
 
 
 def subscription(connect: str | None = "2026-11-24T10:00:00Z", disconnect: str | None = None,
@@ -64,6 +71,10 @@ def resources_json() -> Body:
     return json.loads(upstream_path("api/_resources.json").read_text())
 
 
+def _always(body: Body) -> Callable[[int], Answer]:
+    return lambda n: body
+
+
 @contextmanager
 def closed_port() -> Iterator[int]:
     """A port on which nothing listens: bound but not listening, so connections are refused
@@ -75,7 +86,7 @@ def closed_port() -> Iterator[int]:
 
 
 class FakeKuma:
-    def __init__(self, *, page_size: int = 2, honour_label_filter: bool = True,
+    def __init__(self, *, page_size: int | None = 2, honour_label_filter: bool = True,
                  with_resources: bool = True) -> None:
         self.page_size = page_size
         self.honour_label_filter = honour_label_filter
@@ -88,6 +99,8 @@ class FakeKuma:
         self.outage: Callable[[int], int | None] = lambda n: None
         # echo the Authorization header in error bodies (a careless proxy)
         self.echo_auth = False
+        # serve_store: the meshes that exist, so a list under any other mesh is a 404
+        self.stored_meshes: set[str] | None = None
         self._lock = threading.Lock()
         if with_resources:
             data = resources_json()
@@ -106,6 +119,30 @@ class FakeKuma:
 
     def list_route(self, path: str, items: Callable[[int], list[dict[str, Any]]]) -> None:
         self.lists[path] = items
+
+    def serve_store(self, resources: list[dict[str, Any]]) -> None:
+        """Serve these resources (universal form) as Kuma's store would: every list and item of
+        the types in ``_resources.json``, per mesh and, for mesh-scoped types, across meshes;
+        a list under a mesh that is not stored is Kuma's 404 "Failed to retrieve Mesh"."""
+        types = resources_json()["resources"]
+        meshes = sorted({r["name"] for r in resources if r["type"] == "Mesh"})
+        ordered = sorted(resources, key=lambda r: (r["name"], r.get("mesh", "")))
+
+        def listing(kind: str, mesh: str | None) -> Callable[[int], list[dict[str, Any]]]:
+            chosen = [r for r in ordered if r["type"] == kind
+                      and (mesh is None or r.get("mesh") == mesh)]
+            return lambda n: chosen
+
+        for rtype in types:
+            self.list_route(f"/{rtype['path']}", listing(rtype["name"], None))
+            if rtype["scope"] == "Mesh":
+                for mesh in meshes:
+                    self.list_route(f"/meshes/{mesh}/{rtype['path']}", listing(rtype["name"], mesh))
+        for res in resources:
+            rtype = next(t for t in types if t["name"] == res["type"])
+            where = f"/meshes/{res['mesh']}" if rtype["scope"] == "Mesh" else ""
+            self.route(f"{where}/{rtype['path']}/{res['name']}", _always(res))
+        self.stored_meshes = set(meshes)
 
     def __enter__(self) -> FakeKuma:
         self._thread.start()
@@ -128,21 +165,16 @@ class FakeKuma:
             title = (f"{auth} is not welcome: " if self.echo_auth else "") + "Service Unavailable"
             return kuma_error(status, title)
         if path in self.lists:
-            offset = int(query.get("offset", ["0"])[0])
-            if offset == 0:
+            if query.get("offset", ["0"])[-1] in ("0", ""):  # a new listing starts
                 with self._lock:
                     self.counts[path] += 1
             items = self.lists[path](self.counts[path])
-            if self.honour_label_filter:
-                for key, values in query.items():
-                    if key.startswith("filter[label.") and key.endswith("]"):
-                        label = key[len("filter[label."):-1]
-                        items = [i for i in items if i.get("labels", {}).get(label) == values[0]]
-            size = min(int(query.get("size", ["100"])[0]), self.page_size)
-            page = items[offset:offset + size]
-            more = offset + size < len(items)
-            nxt = f"{self.url}{path}?offset={offset + size}&size={size}" if more else None
-            return 200, {"total": len(items), "items": page, "next": nxt}
+            # Kuma keeps the last value of a repeated parameter (filtering.go: v[len(v)-1]).
+            last = {key: values[-1] for key, values in query.items()}
+            if not self.honour_label_filter:
+                last = {k: v for k, v in last.items() if not k.startswith("filter[")}
+            return kuma_rules.list_answer(items, path=path, query=last, next_base=self.url,
+                                          page_cap=self.page_size)
         if path in self.routes:
             with self._lock:
                 self.counts[path] += 1
@@ -150,6 +182,10 @@ class FakeKuma:
             if isinstance(answer, tuple):
                 return answer
             return 200, answer
+        segs = [s for s in path.strip("/").split("/") if s]
+        if (self.stored_meshes is not None and len(segs) == 3 and segs[0] == "meshes"
+                and segs[1] not in self.stored_meshes):
+            return kuma_rules.mesh_not_found()
         return not_found()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from components.check import CheckFailed, CheckResult, CheckSpec, DirectApi, run_check
+from components.check.conditions import label_filter
 from components.kuma_api import ApiTarget, KumaApiClient
+from tests import kuma_rules
 from tests.check.fake_kuma import (
     FakeKuma,
     closed_port,
@@ -17,6 +21,7 @@ from tests.check.fake_kuma import (
     policy,
     subscription,
 )
+from tests.upstream import upstream_path
 
 ZONE = "zone-1"
 OVERVIEW = f"/zones/{ZONE}/_overview"
@@ -27,13 +32,13 @@ ONLINE = overview(ZONE, subscription())
 HASHED = "timeout-1-7f9c2b4d6e8a1c3b"
 
 
-def make_spec(global_url: str, zone_url: str, *, dataplanes: dict[str, int] | None = None,
+def make_spec(global_url: str, zone_url: str, *, dataplanes: bool = True,
               policies: list[dict[str, Any]] | None = None, timeout: float = 2.0) -> CheckSpec:
     return CheckSpec.from_json({
         "zone": ZONE,
         "global_api": {"url": global_url},
         "zone_api": {"url": zone_url},
-        "expect": {"dataplanes": dataplanes if dataplanes is not None else {"default": 3},
+        "expect": {"dataplanes": dataplanes,
                    "policies": policies if policies is not None else [
                        {"type": "MeshTimeout", "mesh": "default", "name": "timeout-1"},
                        {"type": "MeshTrafficPermission", "mesh": "default", "name": "allow-all"},
@@ -62,7 +67,14 @@ def healthy_global(fake: FakeKuma) -> None:
     fake.list_route(MTPS, lambda n: [policy("MeshTrafficPermission", "default", "allow-all")])
 
 
+def zone_proxies(fake: FakeKuma, count: int = 3) -> None:
+    """The zone's own mesh and data plane proxies, as the zone lists them."""
+    fake.list_route("/meshes", lambda n: [{"type": "Mesh", "name": "default"}])
+    fake.list_route(DPS, lambda n: [dataplane(f"dp-{i}", "default", ZONE) for i in range(count)])
+
+
 def healthy_zone(fake: FakeKuma) -> None:
+    zone_proxies(fake)
     fake.list_route(TIMEOUTS, lambda n: [
         policy("MeshTimeout", "default", HASHED, {"kuma.io/origin": "global"})])
     fake.list_route(MTPS, lambda n: [
@@ -82,6 +94,7 @@ def test_zone_comes_online_and_resources_appear_later() -> None:
             policy("MeshTimeout", "default", "timeout-1-other", {"kuma.io/display-name": "x"}),
             policy("MeshTimeout", "default", HASHED, {"kuma.io/display-name": "timeout-1"})])
         glob.list_route(MTPS, lambda n: [policy("MeshTrafficPermission", "default", "allow-all")])
+        zone_proxies(zone)
         zone.list_route(TIMEOUTS, lambda n: [
             policy("MeshTimeout", "default", "local", {"kuma.io/origin": "zone"})] + ([] if n < 6 else [
                 policy("MeshTimeout", "default", HASHED, {"kuma.io/origin": "global"})]))
@@ -93,7 +106,7 @@ def test_zone_comes_online_and_resources_appear_later() -> None:
     assert result["zone"] == ZONE
     assert result["online"] is True
     assert result["connect_time"] == "2026-11-24T10:00:00Z"
-    assert result["dataplanes"] == {"default": {"expected": 3, "found": 3}}
+    assert result["dataplanes"] == {"default": {"in_zone": 3, "on_global": 3}}
     assert result["policies_on_global"] == [
         {"type": "MeshTimeout", "mesh": "default", "name": "timeout-1", "name_on_global": HASHED},
         {"type": "MeshTrafficPermission", "mesh": "default", "name": "allow-all",
@@ -106,7 +119,8 @@ def test_zone_comes_online_and_resources_appear_later() -> None:
     assert result["elapsed_seconds"] >= 0
     assert "online: no (not registered on the global yet)" in lines[0]
     assert "online: no (no KDS subscription yet)" in lines[2]
-    assert "dataplanes 0/3" in lines[0]
+    assert "dataplanes 0/1 meshes" in lines[0]
+    assert "dataplanes 1/1 meshes" in lines[1]
     assert "policies on global 1/2" in lines[0]
     assert "policies back in zone: waiting (1/2 types)" in lines[0]
     assert lines[0].startswith(f"[{ZONE} ")
@@ -226,7 +240,7 @@ def test_nothing_expected_reports_policies_back_not_applicable() -> None:
     with FakeKuma() as glob, FakeKuma() as zone:
         healthy_global(glob)
         lines: list[str] = []
-        result = check(make_spec(glob.url, zone.url, dataplanes={}, policies=[]), lines)
+        result = check(make_spec(glob.url, zone.url, dataplanes=False, policies=[]), lines)
     assert result.policies_back_in_zone == {"applicable": False,
                                             "reason": "no policies were expected"}
     assert result.dataplanes == {}
@@ -266,3 +280,86 @@ def test_a_refused_credential_fails_at_once_not_at_the_deadline() -> None:
             check(make_spec(glob.url, zone.url, timeout=60.0))
     assert "global API refused the check's credentials" in str(error.value)
     assert error.value.rounds == 0  # no waiting out the 60 s deadline
+
+
+def _vector_request(case: str) -> str:
+    """The request of an API server vector: its input's first line, `#<path?query> <status>`."""
+    first = upstream_path(f"api-server-testdata/resources/crud/{case}.input.yaml").read_text()
+    return first.splitlines()[0].lstrip("#").split()[0]
+
+
+def test_the_label_filter_is_spelled_as_the_api_server_accepts_it() -> None:
+    # The vector's filter, which Kuma answers 200, is the parameter the check builds for its key.
+    query = parse_qs(urlsplit(_vector_request("list_dp_with_label_filter")).query)
+    [(param, [value])] = query.items()
+    key = param[param.index(".") + 1:-1]
+    assert (key, value) == ("k8s.kuma.io/namespace", "ns1")
+    assert label_filter(key) == param
+    # ...and not the spelling of the vector Kuma answers 400.
+    bad = next(iter(parse_qs(urlsplit(_vector_request("list_dp_with_label_filter_bad")).query)))
+    assert label_filter(bad[bad.index(".") + 1:-1]) != bad
+
+
+def test_a_400_ends_the_check_at_once_instead_of_waiting_out_the_timeout() -> None:
+    """A 400 answers the request itself: polling again gets the same 400, so the check fails
+    with Kuma's reason in the first round rather than as a timeout of a federation that works."""
+    body = json.loads(upstream_path(
+        "api-server-testdata/resources/crud/list_dp_with_label_filter_bad.golden.json").read_text())
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        glob.route(DPS, lambda n: (400, body))
+        del glob.lists[DPS]
+        healthy_zone(zone)
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(glob.url, zone.url, timeout=30.0))
+    assert "HTTP 400" in str(failed.value)
+    assert "filters are only supported on labels" in str(failed.value)
+    assert glob.counts[DPS] == 1, "not asked again"
+
+
+# -- data plane proxies: presence, read live from both sides --------------------------------
+
+
+def test_a_scaled_down_zone_passes_with_the_proxies_it_has_now() -> None:
+    """Three proxies at export time, one left when the check runs: the check looks for the
+    zone's proxies as the zone lists them now, not for a count kept from the export."""
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        glob.list_route(DPS, lambda n: [dataplane("dp-0", "default", ZONE),
+                                        dataplane("dp-9", "default", "zone-2")])
+        healthy_zone(zone)
+        zone_proxies(zone, count=1)
+        result = check(make_spec(glob.url, zone.url))
+    assert result.dataplanes == {"default": {"in_zone": 1, "on_global": 1}}
+
+
+def test_a_mesh_whose_proxies_never_reach_the_global_is_named() -> None:
+    # Only meshes where the zone has proxies count: "empty" has none and is not looked for.
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        glob.list_route(DPS, lambda n: [dataplane("dp-9", "default", "zone-2")])
+        healthy_zone(zone)
+        zone.list_route("/meshes", lambda n: [{"type": "Mesh", "name": "default"},
+                                              {"type": "Mesh", "name": "empty"}])
+        zone.list_route("/meshes/empty/dataplanes", lambda n: [])
+        with pytest.raises(CheckFailed) as failed:
+            check(make_spec(glob.url, zone.url, timeout=0.5))
+    why = failed.value.failures["dataplanes on the global"]
+    assert why == "mesh default: the zone lists 3 Dataplanes, the global none labelled " \
+                  f"kuma.io/zone={ZONE}"
+    assert glob.counts["/meshes/empty/dataplanes"] == 0
+
+
+def test_a_mesh_not_yet_on_the_global_is_waited_for() -> None:
+    """The global answers a list under a mesh it does not have yet with a 404 (vector
+    list_mesh_doesnt_exist_not_found): not there yet, so the check keeps polling."""
+    with FakeKuma() as glob, FakeKuma() as zone:
+        healthy_global(glob)
+        del glob.lists[DPS]
+        glob.route(DPS, lambda n: kuma_rules.mesh_not_found() if n <= 2 else
+                   {"total": 1, "items": [dataplane("dp-0", "default", ZONE)], "next": None})
+        healthy_zone(zone)
+        lines: list[str] = []
+        result = check(make_spec(glob.url, zone.url), lines)
+    assert result.dataplanes == {"default": {"in_zone": 3, "on_global": 1}}
+    assert "dataplanes 0/1 meshes" in lines[0]

@@ -21,7 +21,7 @@ BASE: dict[str, Any] = {
     "zone_api": {"kube_proxy": {"context": "mesh-zone-1", "namespace": "kong-mesh-system",
                                 "service": "kong-mesh-control-plane", "port": 5681,
                                 "kubeconfig": None}},
-    "expect": {"dataplanes": {"default": 3},
+    "expect": {"dataplanes": True,
                "policies": [{"type": "MeshTimeout", "mesh": "default", "name": "timeout-1"}]},
     "timeout_seconds": 600,
     "interval_seconds": 5,
@@ -50,7 +50,7 @@ def test_parses_the_documented_shape() -> None:
                                         "/etc/ca.pem", False)
     assert spec.zone_api == KubeProxyApi("mesh-zone-1", "kong-mesh-system",
                                          "kong-mesh-control-plane", 5681, None)
-    assert spec.expect.dataplanes == {"default": 3}
+    assert spec.expect.dataplanes is True
     assert spec.expect.policies == (ExpectedPolicy("MeshTimeout", "default", "timeout-1"),)
     assert (spec.timeout_seconds, spec.interval_seconds) == (600.0, 5.0)
     assert "tok-global-123" not in repr(spec)
@@ -59,7 +59,7 @@ def test_parses_the_documented_shape() -> None:
 def test_defaults_and_round_trip() -> None:
     spec = CheckSpec.from_json({"zone": "z", "global_api": {"url": "http://g:5681"},
                                 "zone_api": {"url": "http://z:5681"}})
-    assert spec.expect.dataplanes == {} and spec.expect.policies == ()
+    assert spec.expect.dataplanes is True and spec.expect.policies == ()
     assert (spec.timeout_seconds, spec.interval_seconds) == (600.0, 5.0)
     assert CheckSpec.from_json(spec.to_json()) == spec
     full = CheckSpec.from_json(BASE)
@@ -80,8 +80,9 @@ def test_defaults_and_round_trip() -> None:
     ("zone_api.kube_proxy.port", 0, "`zone_api.kube_proxy.port`"),
     ("zone_api.kube_proxy.context", KeyError, "`zone_api.kube_proxy.context`"),
     ("zone_api.url", "http://z", "`zone_api`"),  # both kube_proxy and url
-    ("expect.dataplanes.default", -1, "`expect.dataplanes.default`"),
-    ("expect.dataplanes.default", True, "`expect.dataplanes.default`"),
+    ("expect.dataplanes", "yes", "`expect.dataplanes`"),
+    # The old shape, a count per mesh taken at export time, is refused: presence is checked live.
+    ("expect.dataplanes", {"default": 3}, "`expect.dataplanes`"),
     ("expect.policies", {"type": "x"}, "`expect.policies`"),
     ("expect.policies.0", "MeshTimeout", "`expect.policies[0]`"),
     ("expect.policies.0.name", "", "`expect.policies[0].name`"),
@@ -111,11 +112,11 @@ names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=12).filter(st
 @given(
     zone=names,
     token=st.none() | names,
-    dataplanes=st.dictionaries(names, st.integers(0, 10_000), max_size=3),
+    dataplanes=st.booleans(),
     policies=st.lists(st.tuples(names, st.none() | names, names), max_size=4),
     timeout=st.floats(0.001, 1e6),
 )
-def test_round_trip_property(zone: str, token: str | None, dataplanes: dict[str, int],
+def test_round_trip_property(zone: str, token: str | None, dataplanes: bool,
                              policies: list[tuple[str, str | None, str]], timeout: float) -> None:
     spec = CheckSpec.from_json({
         "zone": zone,

@@ -1,10 +1,13 @@
 """A loopback Kuma zone control plane API, enough for the exporter.
 
-Serves GET /, /config, /_resources, list endpoints with Kuma's paging
-(`size` up to 1000, `offset`, `next` built from a Host the client cannot
-reach, as behind a port-forward) and items, universal or `?format=k8s`.
-Counts requests and peak concurrency; faults are injected with a hook.
-Also used by bench/export.py.
+Serves GET /, /config, /_resources, list endpoints and items, universal or
+`?format=k8s`. Lists, filters, paging and the 400/404 bodies follow Kuma
+v2.14.3 (tests/kuma_rules.py, from the API server's vectors
+`api-server-testdata/resources/crud/`: list_mesh*, list_dp_with_label_filter*,
+list_all_meshes, list_mesh_doesnt_exist_not_found, get_resource_not-found; and
+pkg/api-server/filters/filtering.go), with `next` built from a Host the client
+cannot reach, as behind a port-forward. Counts requests and peak concurrency;
+faults are injected with a hook. Also used by bench/export.py.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests import kuma_rules
 from tests.http_json import LoopbackHTTPServer, send_json
 
 # Where `next` points: what the server saw as Host behind a port-forward.
@@ -142,7 +146,8 @@ class FakeZone:
             if self.latency:
                 time.sleep(self.latency)
             parts = urlsplit(h.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            # Kuma keeps the last value of a repeated parameter (filtering.go: v[len(v)-1]).
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             if self.fault is not None and self.fault(h, parts.path, query):
                 return
             if self.token is not None and h.headers.get("Authorization") != f"Bearer {self.token}":
@@ -184,36 +189,35 @@ class FakeZone:
             if len(segs) == 1:
                 return self._list(self.meshes(), "/meshes", query)
             mesh = segs[1]
-            if ("Mesh", None, mesh) not in self._items:
-                return 404, {"title": "Not found", "details": f"mesh {mesh}"}
             if len(segs) == 2:
                 return self._item("Mesh", mesh, None, query)
             rtype = self.type_by_path(segs[2])
-            if rtype is None or rtype["scope"] != "Mesh":
+            if rtype is None or rtype["scope"] != "Mesh" or len(segs) > 4:
                 return 404, {"title": "Not found"}
-            if len(segs) == 3:
-                return self._list(self.listing(rtype["name"], mesh), path, query)
             if len(segs) == 4:
                 return self._item(rtype["name"], segs[3], mesh, query)
-            return 404, {"title": "Not found"}
+            if ("Mesh", None, mesh) not in self._items:
+                return kuma_rules.mesh_not_found()
+            return self._list(self.listing(rtype["name"], mesh), path, query)
         rtype = self.type_by_path(segs[0])
-        if rtype is None or rtype["scope"] != "Global":
+        if rtype is None or len(segs) > 2 or (rtype["scope"] != "Global" and len(segs) == 2):
             return 404, {"title": "Not found"}
-        if len(segs) == 1:
-            return self._list(self.listing(rtype["name"], None), path, query)
         if len(segs) == 2:
             return self._item(rtype["name"], segs[1], None, query)
-        return 404, {"title": "Not found"}
+        if rtype["scope"] == "Mesh":  # a mesh-scoped type at the root lists it across meshes
+            across = [o for m in self.meshes() for o in self.listing(rtype["name"], m.name)]
+            return self._list(sorted(across, key=lambda o: (o.name, o.mesh or "")), path, query)
+        return self._list(self.listing(rtype["name"], None), path, query)
 
     def _list(self, objs: list[Obj], path: str, query: Mapping[str, str]) -> tuple[int, Any]:
-        size = int(query.get("size", "100"))
-        if size > 1000:
-            return 400, {
-                "title": "Bad Request",
-                "details": "invalid page size",
-                "invalid_parameters": [{"field": "size", "reason": "must be less than 1000"}],
-            }
-        offset = int(query.get("offset", "0") or 0)
+        # Filtered on the universal form's labels, then paged: only the page is rendered.
+        try:
+            offset, size = kuma_rules.page_of(query)
+            matches = kuma_rules.label_filter(query, path)
+        except kuma_rules.Refused as refused:
+            return refused.answer
+        if any(k.startswith("filter[") for k in query):
+            objs = [o for o in objs if matches(o.universal_form())]
         page = objs[offset : offset + size]
         nxt = None
         if offset + size < len(objs):
@@ -229,7 +233,7 @@ class FakeZone:
     ) -> tuple[int, Any]:
         found = self._items.get((type_name, mesh, name))
         if found is None:
-            return 404, {"title": "Not found", "details": f"{type_name} {name}"}
+            return kuma_rules.item_not_found()
         if query.get("format") not in ("k8s", "kubernetes"):
             return 200, found.universal_form()
         obj = copy.deepcopy(found.k8s)
