@@ -26,13 +26,6 @@ class PreflightResult:
     already_federated: bool
 
 
-def _synced_copy(document: Mapping[str, Any]) -> bool:
-    """A policy the global pushed down to the zone: its name is `<display-name>-<hash>`."""
-    metadata = document.get("metadata") or {}
-    display = (metadata.get("labels") or {}).get("kuma.io/display-name")
-    return bool(display) and display != metadata.get("name")
-
-
 def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: ControlPlaneInfo,
               documents: Sequence[Mapping[str, Any]]) -> PreflightResult:
     key = f"zones[{index}]"
@@ -63,10 +56,10 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
                 f"{key} ({zone.name}) is already federated to {info.global_address}, not to this "
                 f"global ({ours}): unfederate it there first (zones[].federated: false in that "
                 "stack), or point global.kdsAddress at the global it belongs to.")
+        # What the global pushed down under hashed names is left out by the export itself
+        # (components/export/kube.py pushed_down_by_global), where kuma.io/origin is still there
+        # to read: a re-run registers the set the first run did.
         already = True
-        # Re-exporting a federated zone also lists what the global pushed down under hashed
-        # names: keep only the zone's own objects, so a re-run registers the same set.
-        documents = [d for d in documents if not _synced_copy(d)]
         warnings.append(f"{zone.name} is already federated to {info.global_address}: nothing new "
                         "is copied; the objects copied before stay as they are")
 
