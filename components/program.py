@@ -118,7 +118,10 @@ def cluster_provider(name: str, context: str, kubeconfig: str | None) -> k8s.Pro
 
 
 def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
-    """Brownfield zones that federate have resources to copy; a greenfield zone has none."""
+    """Brownfield zones that federate have resources to copy; a greenfield zone has none. A
+    global stack copies nothing (its zones stacks do), so it exports no zone, listed or not."""
+    if cfg.role == "global":
+        return []
     return [(i, z) for i, z in enumerate(cfg.zones) if z.install == "brownfield" and z.federated]
 
 
