@@ -142,6 +142,8 @@ def test_without_any_address_to_compare_a_federated_zone_is_refused_unless_named
     assert "no address yet" in str(error.value) and "global.kdsAddress" in str(error.value)
     assert _touched_zone(monitor_of(error.value)) == []
     # Named: global.kdsAddress is that address, compared at program time.
-    named = check(dataclasses.replace(INFO, global_address="grpcs://other:5685"),
-                  **{"global": {"kubeContext": "mesh-global", "kdsAddress": "other:5685"}})
+    named_cfg = factories.config(**{"global": {"kubeContext": "mesh-global", "kdsAddress": "other:5685"}})
+    named = preflight(named_cfg, 0, named_cfg.zones[0],
+                      dataclasses.replace(INFO, global_address="grpcs://other:5685"),
+                      factories.standard_documents())
     assert named.already_federated and named.federated_to is None
