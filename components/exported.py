@@ -19,6 +19,15 @@ from components.dependencies import one_dependency_input
 from components.merge import LAST_APPLIED_ANNOTATION, ObjectKey, SharedObject
 from components.signing_keys import is_signing_key
 
+# A Kuma mesh-scoped Secret as Kubernetes stores it; a GlobalSecret has type
+# system.kuma.io/global-secret (pkg/plugins/common/k8s/names.go).
+MESH_SECRET_TYPE = "system.kuma.io/secret"
+# kuma.io kinds of scope Global that a federation export carries (GET /_resources); every other
+# kuma.io kind it carries is mesh-scoped. GlobalSecret is a v1 Secret, above.
+GLOBAL_SCOPED_KINDS = frozenset({"Mesh", "HostnameGenerator"})
+MESH_LABEL = "kuma.io/mesh"
+DEFAULT_MESH = "default"
+
 # Output-only metadata: never sent to the API server.
 _READ_ONLY_METADATA = ("creationTimestamp", "resourceVersion", "uid", "generation",
                        "managedFields", "ownerReferences", "selfLink")
@@ -39,6 +48,29 @@ def resource_name(key: ObjectKey) -> str:
     """Stable and unique per object whatever the export order: kind, namespace, name."""
     parts = [key.kind.lower(), key.namespace, key.name] if key.namespace else [key.kind.lower(), key.name]
     return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts))
+
+
+def mesh_of(document: Mapping[str, Any]) -> str | None:
+    """The Mesh a mesh-scoped copy belongs to, as Kuma reads it (the `mesh` field of an old-style
+    policy, else the kuma.io/mesh label, else `default`); None for a global-scoped one."""
+    metadata = document.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    api_version = str(document.get("apiVersion", ""))
+    if api_version == "v1":
+        if document.get("kind") != "Secret" or document.get("type") != MESH_SECRET_TYPE:
+            return None
+        return str(labels.get(MESH_LABEL) or DEFAULT_MESH)
+    if not api_version.startswith("kuma.io/") or document.get("kind") in GLOBAL_SCOPED_KINDS:
+        return None
+    return str(document.get("mesh") or labels.get(MESH_LABEL) or DEFAULT_MESH)
+
+
+def _is_mesh(document: Mapping[str, Any]) -> bool:
+    return str(document.get("apiVersion", "")).startswith("kuma.io/") and document.get("kind") == "Mesh"
+
+
+def _is_mesh_secret(document: Mapping[str, Any]) -> bool:
+    return document.get("apiVersion") == "v1" and document.get("type") == MESH_SECRET_TYPE
 
 
 def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,16 +114,63 @@ class ExportedMeshResources(pulumi.ComponentResource):
         # `pulumi destroy` (the copies go before the global release, its CP still syncing), or
         # when a zone leaves the config or goes back (the objects only it exported). Removing
         # a copy is a deliberate act on the global (kubectl delete), not a side effect.
-        child_opts = pulumi.ResourceOptions(
-            parent=self, provider=args.provider, depends_on=one_dependency_input(release, gate=args.gate),
-            retain_on_delete=True)
+        base_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, retain_on_delete=True)
+
+        def after(resources: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions.merge(base_opts, pulumi.ResourceOptions(
+                depends_on=one_dependency_input([*release, *resources], gate=args.gate)))
+
+        # kumactl's order as dependencies (`kubectl apply -f` of its output applies it in that
+        # order; Pulumi would create everything at once): each Mesh first, then its Secrets (the
+        # CA its mTLS backend names), then its policies: Kuma's owner-reference webhook looks each
+        # mesh-scoped object's Mesh up and refuses it (400) while the Mesh is not there
+        # (pkg/plugins/runtime/k8s/webhooks/owner_reference_mutator.go). Token signing keys
+        # last, after everything else. One shared dependency input per mesh, so a policy waits
+        # on its Mesh and that Mesh's few Secrets, never on thousands of objects.
+        first = after([])
+        meshes: dict[str, pulumi.CustomResource] = {}
+        secrets: dict[str, list[pulumi.CustomResource]] = {}
+        created: dict[ObjectKey, pulumi.CustomResource] = {}
+        signing: list[SharedObject] = []
+        rest: list[SharedObject] = []
         # (Full garbage collections over the heap these registrations build are put off for the
         # whole run: components/process_tuning.py, called by __main__.py.)
         for shared in args.objects:
-            signing_key = is_signing_key(shared.document)
-            self.resources[shared.key] = self._register(shared, child_opts, signing_key=signing_key)
-            if signing_key:
+            if is_signing_key(shared.document):
+                signing.append(shared)
+            elif _is_mesh(shared.document):
+                created[shared.key] = meshes[shared.key.name] = self._register(
+                    shared, first, signing_key=False)
+            else:
+                rest.append(shared)
+        secret_opts: dict[str, pulumi.ResourceOptions] = {}
+        others: list[SharedObject] = []
+        for shared in rest:
+            mesh = mesh_of(shared.document)
+            if mesh is None or not _is_mesh_secret(shared.document):
+                others.append(shared)
+                continue
+            if mesh not in secret_opts:
+                secret_opts[mesh] = after([meshes[mesh]] if mesh in meshes else [])
+            created[shared.key] = resource = self._register(shared, secret_opts[mesh], signing_key=False)
+            secrets.setdefault(mesh, []).append(resource)
+        policy_opts: dict[str, pulumi.ResourceOptions] = {}
+        for shared in others:
+            mesh = mesh_of(shared.document)
+            opts_for = first
+            if mesh is not None:
+                if mesh not in policy_opts:
+                    policy_opts[mesh] = after(
+                        [*([meshes[mesh]] if mesh in meshes else []), *secrets.get(mesh, [])])
+                opts_for = policy_opts[mesh]
+            created[shared.key] = self._register(shared, opts_for, signing_key=False)
+        if signing:
+            last = after(list(created.values()))
+            for shared in signing:
+                created[shared.key] = self._register(shared, last, signing_key=True)
                 self._signing_keys.append(shared.key)
+        for shared in args.objects:
+            self.resources[shared.key] = created[shared.key]
             self.zones_of[shared.key] = shared.zones
         self.register_outputs({"count": len(self.resources)})
 

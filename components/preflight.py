@@ -24,13 +24,10 @@ class PreflightResult:
     documents: tuple[Mapping[str, Any], ...]
     warnings: tuple[str, ...]
     already_federated: bool
-
-
-def _synced_copy(document: Mapping[str, Any]) -> bool:
-    """A policy the global pushed down to the zone: its name is `<display-name>-<hash>`."""
-    metadata = document.get("metadata") or {}
-    display = (metadata.get("labels") or {}).get("kuma.io/display-name")
-    return bool(display) and display != metadata.get("name")
+    # The global this zone is federated to, when it could not be compared with this stack's at
+    # program time (no global.kdsAddress): compared with the global's real address once known,
+    # before the zone is switched (components/global_identity.py).
+    federated_to: str | None = None
 
 
 def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: ControlPlaneInfo,
@@ -56,17 +53,17 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
             f"set mesh-federation:chartVersion to {info.version} to federate without upgrading")
 
     already = False
+    federated_to = None
     if info.global_address:
         ours = cfg.global_.kds_address.url if cfg.global_.kds_address else None
-        if ours is not None and info.global_address.rstrip("/") != ours:
-            raise PreflightError(
-                f"{key} ({zone.name}) is already federated to {info.global_address}, not to this "
-                f"global ({ours}): unfederate it there first (zones[].federated: false in that "
-                "stack), or point global.kdsAddress at the global it belongs to.")
+        if ours is not None:
+            refuse_another_global(key, zone.name, info.global_address, ours)
+        else:
+            federated_to = info.global_address
+        # What the global pushed down under hashed names is left out by the export itself
+        # (components/export/kube.py pushed_down_by_global), where kuma.io/origin is still there
+        # to read: a re-run registers the set the first run did.
         already = True
-        # Re-exporting a federated zone also lists what the global pushed down under hashed
-        # names: keep only the zone's own objects, so a re-run registers the same set.
-        documents = [d for d in documents if not _synced_copy(d)]
         warnings.append(f"{zone.name} is already federated to {info.global_address}: nothing new "
                         "is copied; the objects copied before stay as they are")
 
@@ -82,4 +79,27 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
     if not documents and not already:
         warnings.append(f"{zone.name}: the export is empty: nothing to copy to the global; "
                         "the zone is federated all the same")
-    return PreflightResult(tuple(documents), tuple(warnings), already)
+    return PreflightResult(tuple(documents), tuple(warnings), already, federated_to)
+
+
+def refuse_another_global(key: str, zone_name: str, federated_to: str, ours: str | None) -> None:
+    """Stop unless the zone's global is this stack's: switching it would repoint it silently.
+    `ours` None: this stack's global has no address yet (a new global, its LoadBalancer not
+    there), so the zone's cannot be it."""
+    if ours is None:
+        raise PreflightError(
+            f"{key} ({zone_name}) is already federated to {federated_to}, and this stack's global "
+            "has no address yet to compare it with (a new global gets its zone-sync "
+            "LoadBalancer address only once it exists): a zone federated to another global is "
+            f"not switched. Unfederate it there first (zones[].federated: false in that stack), "
+            f"or, if {federated_to} is this stack's global, name it: `pulumi config set --path "
+            f"'mesh-federation:global.kdsAddress' <host:port of {federated_to}>`.")
+    if _address(federated_to) != _address(ours):
+        raise PreflightError(
+            f"{key} ({zone_name}) is already federated to {federated_to}, not to this "
+            f"global ({ours}): unfederate it there first (zones[].federated: false in that "
+            "stack), or point global.kdsAddress at the global it belongs to.")
+
+
+def _address(url: str) -> str:
+    return url.strip().rstrip("/")

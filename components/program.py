@@ -23,6 +23,7 @@ from components.export import ExportOptions, ExportResult, counts_by_kind, expor
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
 from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
+from components.global_identity import same_global
 from components.helm_values import ZoneTokenMount, kds_auth_settings
 from components.kds_tls import kds_certificates
 from components.kuma_api import ApiTarget, KumaApiClient
@@ -118,7 +119,10 @@ def cluster_provider(name: str, context: str, kubeconfig: str | None) -> k8s.Pro
 
 
 def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
-    """Brownfield zones that federate have resources to copy; a greenfield zone has none."""
+    """Brownfield zones that federate have resources to copy; a greenfield zone has none. A
+    global stack copies nothing (its zones stacks do), so it exports no zone, listed or not."""
+    if cfg.role == "global":
+        return []
     return [(i, z) for i, z in enumerate(cfg.zones) if z.install == "brownfield" and z.federated]
 
 
@@ -141,11 +145,14 @@ def export_all(cfg: FederationConfig, exporter: Exporter) -> list[tuple[int, Zon
 def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Federation:
     exports: dict[str, ExportResult] = {}
     documents: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    federated_to: dict[str, tuple[int, str]] = {}
     for index, zone, result in export_all(cfg, exporter):
         checked = preflight(cfg, index, zone, result.control_plane, result.documents)
         for warning in (*result.warnings, *checked.warnings):
             pulumi.log.warn(f"{zone.name}: {warning}")
         exports[zone.name], documents[zone.name] = result, checked.documents
+        if checked.federated_to:
+            federated_to[zone.name] = (index, checked.federated_to)
     key_zone = signing_key_zone(cfg, documents)
     documents, key_warnings = keep_one_zones_signing_keys(documents, key_zone)
     for warning in key_warnings:
@@ -168,14 +175,20 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
     # object is copied and no token issued (the zone releases wait for it through their KDS
     # address).
     gate = global_.kds_url if cfg.role == "zones" else None
+    # A zone found federated without global.kdsAddress to compare with: its global must be this
+    # one, checked on the real address before the zone, its token or its objects are touched.
+    zone_kds_urls = {name: same_global(f"zones[{index}]", name, address, global_.kds_url)
+                     for name, (index, address) in federated_to.items()}
+    copies_gate = (pulumi.Output.all(*([gate] if gate is not None else []), *zone_kds_urls.values())
+                   if zone_kds_urls else gate)
     exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
-        objects=shared, provider=global_provider, global_release=global_.release, gate=gate,
+        objects=shared, provider=global_provider, global_release=global_.release, gate=copies_gate,
     ))
     # Tokens are issued once the signing keys copied from a zone are in place: issued earlier,
     # they would be signed with a key the copy then replaces.
     issuer_waits = [*([global_.release] if global_.release else []), *exported.signing_keys()]
     zone_tokens = {zone.name: _zone_token(cfg, index, zone, zone_providers[zone.name], issuer_waits,
-                                          key_zone, gate)
+                                          key_zone, zone_kds_urls.get(zone.name, gate))
                    for index, zone in enumerate(cfg.zones) if cfg.zone_auth.enabled and zone.federated}
 
     zones: dict[str, ZoneControlPlane] = {}
@@ -190,7 +203,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
         zone_cp = ZoneControlPlane(f"zone-{zone.name}", ZoneControlPlaneArgs(
             zone_name=zone.name, source=source, release_name=zone.release_name,
             namespace=cfg.namespace, kube_context=zone.kube_context, provider=provider,
-            kds_url=global_.kds_url if zone.federated else None,
+            kds_url=zone_kds_urls.get(zone.name, global_.kds_url) if zone.federated else None,
             kds_ca_cert=global_.kds_ca_cert,
             depends_on=[*waits_for, *exported.for_zone(zone.name)],
             install=zone.install, kubeconfig=cfg.kubeconfig,

@@ -58,12 +58,11 @@ def test_a_zone_federated_to_another_global_is_refused():
         check(dataclasses.replace(INFO, global_address="grpcs://other:5685"))
 
 
-def test_a_zone_federated_to_this_global_drops_the_copies_the_global_pushed_down():
-    pushed = factories.policy("timeout-0-7f9c2d")
-    pushed["metadata"]["labels"]["kuma.io/display-name"] = "timeout-0"
+def test_a_zone_federated_to_this_global_is_idempotent():
+    # What the global pushed down is left out by the export (tests/export/test_federated_zone.py).
     own = factories.standard_documents()
     result = check(dataclasses.replace(INFO, global_address="grpcs://host.minikube.internal:5685"),
-                   documents=[*own, pushed])
+                   documents=own)
     assert result.already_federated
     assert list(result.documents) == own
     assert "already federated" in result.warnings[0]
@@ -99,3 +98,52 @@ def test_a_refused_zone_registers_nothing():
     with pytest.raises(PreflightError) as error:
         run_program(lambda: build(cfg, exporter), preview=True)
     assert monitor_of(error.value).registrations == []
+
+
+# Item: another global is noticed without global.kdsAddress too. The zone's `GET /config` says
+# where it is federated (multizone.zone.globalAddress); this stack's global is at its zone-sync
+# LoadBalancer address (the mock engine's 203.0.113.10), known once the release exists.
+LOAD_BALANCER_URL = "grpcs://203.0.113.10:5685"
+
+
+def _federated_run(global_address: str, *, preview: bool):
+    cfg = factories.config(**{"global": {"kubeContext": "mesh-global"}}, kdsTls={"mode": "skipVerify"})
+    result = factories.export_result(factories.standard_documents())
+    federated = dataclasses.replace(result, control_plane=dataclasses.replace(
+        result.control_plane, global_address=global_address))
+    return run_program(lambda: build(cfg, lambda *a: federated).global_.kds_url, preview=preview)
+
+
+def _touched_zone(monitor) -> list[str]:
+    """What would change the zone or copy its objects: its upgrade, its token, the copies."""
+    return [r.name for r in monitor.registrations
+            if r.custom and not r.type.startswith("pulumi:providers:") and (
+        r.name.startswith(("zone-zone-1", "zone-token-zone-1")) or r.parent.endswith("exported"))]
+
+
+def test_without_kds_address_a_zone_of_another_global_is_refused_before_it_is_switched():
+    # Raised from the registrations that wait on the comparison (a ValueError, as preflight's).
+    with pytest.raises(ValueError) as error:
+        _federated_run("grpcs://other:5685", preview=False)
+    assert (f"already federated to grpcs://other:5685, not to this global ({LOAD_BALANCER_URL})"
+            in str(error.value))
+    assert _touched_zone(monitor_of(error.value)) == []
+
+
+def test_without_kds_address_a_zone_of_this_global_passes():
+    monitor = _federated_run(LOAD_BALANCER_URL, preview=False)
+    assert "zone-zone-1-upgrade" in _touched_zone(monitor)
+
+
+def test_without_any_address_to_compare_a_federated_zone_is_refused_unless_named():
+    # A new global in preview: its address does not exist yet, so the zone's global is another.
+    with pytest.raises(ValueError) as error:
+        _federated_run("grpcs://other:5685", preview=True)
+    assert "no address yet" in str(error.value) and "global.kdsAddress" in str(error.value)
+    assert _touched_zone(monitor_of(error.value)) == []
+    # Named: global.kdsAddress is that address, compared at program time.
+    named_cfg = factories.config(**{"global": {"kubeContext": "mesh-global", "kdsAddress": "other:5685"}})
+    named = preflight(named_cfg, 0, named_cfg.zones[0],
+                      dataclasses.replace(INFO, global_address="grpcs://other:5685"),
+                      factories.standard_documents())
+    assert named.already_federated and named.federated_to is None

@@ -214,3 +214,19 @@ def test_a_zones_stack_at_or_below_its_globals_version_federates(zones_chart, gl
     upgrade = monitor.one(COMMAND, "zone-1-upgrade")
     values = json.loads(upgrade.inputs["stdin"])["kuma"]["controlPlane"]
     assert values["kdsGlobalAddress"] == "grpcs://kds.mesh.example.com:5685"
+
+
+def test_a_global_stack_with_zones_listed_exports_none_and_reports_no_copies():
+    # The zones listed are the zones stacks' to export and switch: a global stack builds the
+    # global and returns before any copy is registered, so it must neither read those zones
+    # (nor fail on them) nor report counts for copies it never made.
+    cfg = factories.config(role="global")
+    assert cfg.zones
+    holder = {}
+    def program():
+        federation = build(cfg, lambda *a: pytest.fail("a global stack exports no zone"))
+        holder["outputs"] = outputs(cfg, federation)
+        return holder["outputs"]["kdsUrl"]
+    monitor = run_program(program, preview=True)
+    assert not [r for r in monitor.registrations if r.type.startswith("kubernetes:kuma.io")]
+    assert all(zone["exported"] == {} for zone in holder["outputs"]["zones"].values())

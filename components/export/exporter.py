@@ -96,6 +96,7 @@ class _Run:
         self.pool = pool
         self.progress = progress or (lambda _message: None)
         self.warnings: list[str] = []
+        self.from_global: list[str] = []
         self.pending: dict[Future[Any], Callable[[Any], None]] = {}
         # Finished futures arrive here (done-callbacks), so draining is O(1)
         # per request instead of a wait() over every pending future.
@@ -232,6 +233,7 @@ class _Run:
             warnings=tuple(self.warnings),
             dataplanes=ordered_dataplanes if dp_type is not None else {},
             requests=0,  # filled in by export_zone
+            from_global=tuple(self.from_global),
         )
 
     # -- callbacks (main thread) ------------------------------------------
@@ -336,6 +338,14 @@ class _Run:
                     slot.objects[i] for slot in by_type.get(rtype.name, []) for i in sorted(slot.objects)
                 ]
             for obj in raw:
+                if kube.pushed_down_by_global(obj):
+                    # The global's own object, synced here under a hashed name: copied back, it
+                    # would be a new object on the global, pushed down again under another hash.
+                    name = str((obj.get("metadata") or {}).get("name", ""))
+                    where = kube.namespace_of(obj)
+                    self.from_global.append(f"{rtype.name} {where}/{name}" if where
+                                            else f"{rtype.name} {name}")
+                    continue
                 doc = self._finalize(obj)
                 if doc is None:
                     name = str((obj.get("metadata") or {}).get("name", ""))
@@ -359,6 +369,13 @@ class _Run:
                 f"{self.zone_namespace} are not exported, as kumactl leaves them out (a global "
                 f"admits namespaced policies only in its own system namespace): {shown}. To "
                 "federate one, recreate it in the system namespace, or on the global once federated")
+        if self.from_global:
+            shown = ", ".join(self.from_global[:10]) + (
+                f" and {len(self.from_global) - 10} more" if len(self.from_global) > 10 else "")
+            self.warnings.append(
+                f"{len(self.from_global)} objects the global synced into this zone (kuma.io/origin: "
+                "global, renamed from their kuma.io/display-name) are not exported: they are the "
+                f"global's already: {shown}")
         if any(t.name == profiles.SECRET for t in selected):
             exported = {
                 str(d.get("metadata", {}).get("name"))
@@ -417,4 +434,5 @@ def export_zone(
         warnings=result.warnings,
         dataplanes=result.dataplanes,
         requests=client.requests_made - before,
+        from_global=result.from_global,
     )

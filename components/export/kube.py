@@ -17,6 +17,10 @@ _SERVER_FIELDS = ("resourceVersion", "ownerReferences", "uid", "generation", "ma
 ORIGIN_LABEL = "kuma.io/origin"
 ZONE_LABEL = "kuma.io/zone"
 MESH_LABEL = "kuma.io/mesh"
+DISPLAY_NAME = "kuma.io/display-name"
+# The origin a zone stores on what the global synced into it (pkg/kds/context/context.go, the
+# global's mappers: WithLabel(kuma.io/origin, global)).
+GLOBAL_ORIGIN = "global"
 
 # Universal-form keys that are metadata, not Mesh spec.
 _UNIVERSAL_META = frozenset(
@@ -54,6 +58,31 @@ def outside_namespaces(obj: Mapping[str, Any], allowed: Collection[str]) -> bool
     """True for a namespaced object the global would not admit."""
     ns = namespace_of(obj)
     return ns is not None and ns not in allowed
+
+
+def pushed_down_by_global(obj: Mapping[str, Any]) -> bool:
+    """A copy the global synced into this zone under a name of its own, as the zone stores it.
+
+    The global's KDS mappers (pkg/kds/context/context.go) label what they send `kuma.io/origin:
+    global` and rename it: policies to `hash.HashedName(mesh, display name, ...)`, i.e.
+    `<display name>-<16 characters>`, zone token signing keys to
+    `zone-token-signing-public-key-N`; the original name stays as `kuma.io/display-name`. A
+    Kubernetes zone keeps that one as an annotation, not a label
+    (pkg/plugins/resources/k8s/store.go SplitLabelsAndAnnotations); a label is read too, as
+    universal zones and older stores keep it. Read before `clean()` strips `kuma.io/origin`.
+    Meshes, Secrets and GlobalSecrets keep their names (SkipKDSHash): not matched here, they are
+    the objects the first run copied, under the same names.
+    """
+    meta = _metadata(obj)
+    if meta is None:
+        return False
+    labels, annotations = meta.get("labels"), meta.get("annotations")
+    if not isinstance(labels, Mapping) or labels.get(ORIGIN_LABEL) != GLOBAL_ORIGIN:
+        return False
+    if not isinstance(annotations, Mapping):
+        annotations = {}
+    display = annotations.get(DISPLAY_NAME) or labels.get(DISPLAY_NAME)
+    return isinstance(display, str) and bool(display) and display != meta.get("name")
 
 
 def clean(obj: dict[str, Any], excluded_keys: Collection[str]) -> None:

@@ -53,6 +53,8 @@ class ExportResult:
     warnings: tuple[str, ...]
     dataplanes: Mapping[str, int]
     requests: int
+    # What the global synced into this zone under names of its own, left out ("Kind ns/name").
+    from_global: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
