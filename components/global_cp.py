@@ -114,12 +114,16 @@ class GlobalControlPlane(pulumi.ComponentResource):
 
 
     def _prerequisites(self, name: str, args: GlobalControlPlaneArgs) -> list[pulumi.Resource]:
-        """The namespace and the Secrets the release mounts, registered before it."""
-        if not args.kds_certificates and not args.license:
-            return []
+        """The namespace and the Secrets the release mounts, registered before it.
+
+        The namespace is registered whatever the config and retained on delete: it holds the
+        running global control plane, Helm's release records and every copied object that
+        stays, so a later run that drops the TLS Secrets or the license (or a destroy) must not
+        take it with it. An existing namespace (Helm's `create_namespace`) is adopted."""
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata={"name": args.namespace}, opts=child)
+            f"{name}-namespace", metadata={"name": args.namespace},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
         after_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
         created: list[pulumi.Resource] = [namespace]
         certificates = args.kds_certificates

@@ -223,3 +223,20 @@ def test_kubectls_record_of_a_secret_never_reaches_the_state(preview: bool) -> N
     assert provided_ca["data"]["value"] not in secret.plaintext()
     assert factories.SECRET_PLAINTEXT not in secret.plaintext()
     assert secret.inputs["metadata"]["annotations"] == {"team": "payments"}
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_the_globals_namespace_survives_a_run_without_certificates_or_license(preview: bool) -> None:
+    """Issue 11, item 3: the namespace holds the running global, Helm's records and the copies
+    that stay. One stack, two runs: the first with generated KDS TLS and a license, the second
+    with neither. The namespace must be the same registration both times (so the engine never
+    plans its delete) and retained, so not even a destroy takes the global with it."""
+    first = federate(preview, license=LICENSE)
+    second = federate(preview, kdsTls={"mode": "skipVerify"})
+    namespaces = [run.one("kubernetes:core/v1:Namespace", "global-namespace")
+                  for run in (first, second)]
+    assert namespaces[0].urn == namespaces[1].urn
+    for namespace, run in zip(namespaces, (first, second), strict=True):
+        assert namespace.retain_on_delete
+        assert namespace.inputs["metadata"]["name"] == "kong-mesh-system"
+        assert namespace.urn in run.one(RELEASE, "global").dependencies
