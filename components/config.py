@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from components.chart_names import KDS_GRPC_PORT_ENV, chart_value, service_enabled
 from components.products import KDS_PORT, PRODUCTS, Product
 
 NAMESPACE = "mesh-federation"
@@ -30,6 +31,8 @@ _DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 ROLES = ("all", "global", "zones")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Kubernetes' rule for Service names (and Kuma 3.0's for zone and Mesh names).
+_RFC1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _IPV6 = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
 
@@ -151,8 +154,10 @@ class FederationConfig:
     zone_auth: ZoneAuthConfig = field(default_factory=ZoneAuthConfig)
 
 
-def parse_kds_address(raw: str, key: str, problems: list[str]) -> KdsAddress | None:
-    """`host` or `host:port`; no scheme (the program adds grpcs://), no spaces."""
+def parse_kds_address(raw: str, key: str, problems: list[str],
+                      default_port: int = KDS_PORT) -> KdsAddress | None:
+    """`host` or `host:port`; no scheme (the program adds grpcs://), no spaces. A bare host
+    gets `default_port`, the port of the global's zone-sync Service."""
     fix = f"set {key} to a bare host or host:port, e.g. `kds.example.com` or `10.0.0.5:5685`"
     if not raw or raw != raw.strip() or " " in raw:
         problems.append(f"{key}: {raw!r} is empty or has spaces; {fix}")
@@ -160,7 +165,7 @@ def parse_kds_address(raw: str, key: str, problems: list[str]) -> KdsAddress | N
     if "://" in raw:
         problems.append(f"{key}: {raw!r} has a scheme; the program adds grpcs:// itself; {fix}")
         return None
-    host, port = raw, KDS_PORT
+    host, port = raw, default_port
     if raw.startswith("["):  # [ipv6]:port
         end = raw.find("]")
         host, rest = raw[: end + 1], raw[end + 1 :]
@@ -293,6 +298,53 @@ def _chart_values(values: Mapping[str, Any], key: str, product: Product,
     return values
 
 
+def _chart_services(values: Mapping[str, Any], key: str, product: Product, problems: list[str],
+                    *, api_url: str | None, is_global: bool) -> None:
+    """The Services the program reaches, as the chart names them from these values (see
+    components/chart_names.py): a `controlPlane.service.name` and a `globalZoneSyncService`
+    name or port are followed; what the program cannot follow is refused here."""
+    def where(*path: str) -> str:
+        return ".".join((key, *product.values_prefix, "controlPlane", *path))
+
+    name = chart_value(product, values, "controlPlane", "service", "name")
+    if name not in (None, "") and not (isinstance(name, str) and len(name) <= 63
+                                       and _RFC1035_LABEL.match(name)):
+        problems.append(
+            f"{where('service', 'name')}: {name!r} is not a Service name Kubernetes accepts (a "
+            "DNS-1035 label: lower case letters, digits and '-', starting with a letter, at most "
+            "63 characters)")
+    if not service_enabled(product, values) and not api_url:
+        api_key = "global.apiUrl" if is_global else key.removesuffix(".values") + ".apiUrl"
+        problems.append(
+            f"{where('service', 'enabled')}: false renders no control plane Service, and without "
+            f"{api_key} the program reaches the control plane API through that Service (the "
+            f"Kubernetes API server's service proxy): set {api_key} to a URL that reaches the API, "
+            f"or remove it with `pulumi config rm --path '{NAMESPACE}:{where('service', 'enabled')}'`")
+    if not is_global:
+        return
+    port = chart_value(product, values, "controlPlane", "globalZoneSyncService", "port")
+    if port in (None, ""):
+        return
+    if not str(port).isdigit() or not 1 <= int(port) <= 65535:
+        problems.append(f"{where('globalZoneSyncService', 'port')}: {port!r} is not a port number "
+                        "from 1 to 65535")
+        return
+    listening = chart_value(product, values, "controlPlane", "envVars", KDS_GRPC_PORT_ENV)
+    if int(port) != KDS_PORT and str(listening) != str(port):
+        problems.append(
+            f"{where('globalZoneSyncService', 'port')}: the chart's zone-sync Service forwards "
+            f"port {port} to the same port of the control plane (it sets no targetPort), but the "
+            f"KDS server listens on {KDS_GRPC_PORT_ENV} ({listening or KDS_PORT}). Also set "
+            f"`pulumi config set --path '{NAMESPACE}:{where('envVars', KDS_GRPC_PORT_ENV)}' "
+            f"{port}`, or remove the port")
+
+
+def _zone_sync_port(values: Mapping[str, Any], product: Product) -> int:
+    """The global's zone-sync Service port, for a bare global.kdsAddress (validated above)."""
+    port = chart_value(product, values, "controlPlane", "globalZoneSyncService", "port")
+    return int(port) if str(port).isdigit() and 1 <= int(port) <= 65535 else KDS_PORT
+
+
 def _ca_bundle(path: str | None, api_url: str | None, key: str, problems: list[str]) -> str | None:
     """`<key>.apiCaBundle`: a PEM file that signed the certificate of an https:// apiUrl (the
     control plane's own on port 5682 is self-signed, so the system's trust refuses it)."""
@@ -346,15 +398,20 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
                     "apiCaBundle", "readyTimeoutSeconds", "values"})
     kds_raw = g.string("kdsAddress")
     global_api_url = _url(g.string("apiUrl"), "global.apiUrl", problems)
+    global_values = _chart_values(g.mapping("values"), "global.values", product, problems)
+    _chart_services(global_values, "global.values", product, problems, api_url=global_api_url,
+                    is_global=True)
     global_cfg = GlobalConfig(
         kube_context=g.string("kubeContext", required=True) or "",
         release_name=g.string("releaseName", product.chart) or product.chart,
-        kds_address=parse_kds_address(kds_raw, "global.kdsAddress", problems) if kds_raw else None,
+        kds_address=(parse_kds_address(kds_raw, "global.kdsAddress", problems,
+                                       _zone_sync_port(global_values, product))
+                     if kds_raw else None),
         api_url=global_api_url,
         api_token=g.string("apiToken"),
         api_ca_bundle=_ca_bundle(g.string("apiCaBundle"), global_api_url, "global", problems),
         ready_timeout_seconds=int(g.number("readyTimeoutSeconds", 600, minimum=30)),
-        values=_chart_values(g.mapping("values"), "global.values", product, problems),
+        values=global_values,
     )
 
     zones_raw = raw.get("zones")
@@ -400,6 +457,9 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
             )
             install = "brownfield"
         zone_api_url = _url(z.string("apiUrl"), f"zones[{index}].apiUrl", problems)
+        zone_values = _chart_values(z.mapping("values"), f"zones[{index}].values", product, problems)
+        _chart_services(zone_values, f"zones[{index}].values", product, problems,
+                        api_url=zone_api_url, is_global=False)
         zones.append(ZoneConfig(
             name=name,
             kube_context=context,
@@ -409,7 +469,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
             api_ca_bundle=_ca_bundle(z.string("apiCaBundle"), zone_api_url, f"zones[{index}]", problems),
             install="greenfield" if install == "greenfield" else "brownfield",
             federated=z.boolean("federated", True),
-            values=_chart_values(z.mapping("values"), f"zones[{index}].values", product, problems),
+            values=zone_values,
             zone_token=z.string("zoneToken"),
         ))
 

@@ -13,7 +13,7 @@ from components.chart_source import ChartSource
 from components.config import KdsAddress
 from components.helm_values import KdsAuthSettings, global_values
 from components.kds_tls import CertManagerRequest, KdsCertificates
-from components.products import KDS_PORT
+from components.chart_names import zone_sync_port, zone_sync_service
 
 KDS_SERVER_SECRET = "kds-server-tls"
 LICENSE_SECRET = ("kong-mesh-license", "license.json")
@@ -37,11 +37,7 @@ def zone_sync_service_name(args: GlobalControlPlaneArgs) -> str:
     """The chart names the Service after the chart, never after the release, unless
     controlPlane.globalZoneSyncService.name is set (a `nameOverride` is refused in config: the
     program finds the control planes' Services and Deployments by the chart's names)."""
-    values: Any = args.extra_values
-    for key in (*args.source.product.values_prefix, "controlPlane", "globalZoneSyncService"):
-        values = values.get(key, {}) if isinstance(values, Mapping) else {}
-    configured = values.get("name") if isinstance(values, Mapping) else None
-    return str(configured) if configured else args.source.product.global_zone_sync_service
+    return zone_sync_service(args.source.product, args.extra_values)
 
 
 def _field(obj: Any, snake: str, camel: str) -> Any:
@@ -97,6 +93,8 @@ class GlobalControlPlane(pulumi.ComponentResource):
                 f"{args.kds_address.host}:{args.kds_address.port}")
         else:
             service_name = zone_sync_service_name(args)
+            # The port zones dial is the Service's (controlPlane.globalZoneSyncService.port).
+            port = zone_sync_port(args.source.product, args.extra_values)
             # The id comes from the release's status: unknown until the release exists, so a
             # preview of a new stack reads nothing and the address flows on as an unknown.
             service = k8s.core.v1.Service.get(
@@ -106,7 +104,7 @@ class GlobalControlPlane(pulumi.ComponentResource):
                                             depends_on=[self.release]),
             )
             self.kds_address = service.status.apply(
-                lambda status: f"{load_balancer_host(status, service_name)}:{KDS_PORT}")
+                lambda status: f"{load_balancer_host(status, service_name)}:{port}")
         self.kds_url = self.kds_address.apply(lambda address: f"grpcs://{address}")
         self.kds_ca_cert = args.kds_certificates.ca_cert_pem if args.kds_certificates else None
         self.register_outputs({"kdsAddress": self.kds_address, "kdsUrl": self.kds_url,

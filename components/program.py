@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube
+from components.chart_names import control_plane_service
 from components.chart_source import ChartSource
 from components.config import FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, counts_by_kind, export_zone
@@ -36,8 +37,8 @@ from components.zone_cp import ZoneControlPlane, ZoneControlPlaneArgs
 Exporter = Callable[[FederationConfig, ZoneConfig, int], ExportResult]
 
 
-def _port_forward_hint(cfg: FederationConfig, context: str) -> str:
-    service = cfg.product.control_plane_service
+def _port_forward_hint(cfg: FederationConfig, context: str, values: Mapping[str, Any]) -> str:
+    service = control_plane_service(cfg.product, values)
     return (f"kubectl --context {context} port-forward -n {cfg.namespace} "
             f"svc/{service} {API_PORT}:{API_PORT}")
 
@@ -54,12 +55,13 @@ def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiT
         return ApiTarget(
             base_url=zone.api_url, token=token, token_source=token_source,
             verify=zone.api_ca_bundle or True,
-            address_hint=(f"start `{_port_forward_hint(cfg, zone.kube_context)}` or fix "
+            address_hint=(f"start `{_port_forward_hint(cfg, zone.kube_context, zone.values)}` or fix "
                           f"mesh-federation:zones[{index}].apiUrl"),
         )
     return kube.service_proxy_target(
         context=zone.kube_context, namespace=cfg.namespace,
-        service=cfg.product.control_plane_service, port=API_PORT, kubeconfig=cfg.kubeconfig,
+        service=control_plane_service(cfg.product, zone.values), port=API_PORT,
+        kubeconfig=cfg.kubeconfig,
     )
 
 
@@ -76,12 +78,13 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
 
 
 def _api_spec(cfg: FederationConfig, *, url: str | None, token: str | None, context: str,
-              ca_bundle: str | None) -> dict[str, Any]:
-    """How the check reaches a control plane API (see components.check.spec)."""
+              ca_bundle: str | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """How the check reaches a control plane API (see components.check.spec); `values` are the
+    release's, which may rename its Service (controlPlane.service.name)."""
     if url:
         return {"url": url, "token": token, "ca_bundle": ca_bundle}
     return {"kube_proxy": {"context": context, "namespace": cfg.namespace,
-                           "service": cfg.product.control_plane_service, "port": API_PORT,
+                           "service": control_plane_service(cfg.product, values), "port": API_PORT,
                            "kubeconfig": cfg.kubeconfig}}
 
 
@@ -205,9 +208,9 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                 zone_name=zone.name,
                 global_api=_api_spec(cfg, url=cfg.global_.api_url, token=cfg.global_.api_token,
                                      context=cfg.global_.kube_context,
-                                     ca_bundle=cfg.global_.api_ca_bundle),
+                                     ca_bundle=cfg.global_.api_ca_bundle, values=cfg.global_.values),
                 zone_api=_api_spec(cfg, url=zone.api_url, token=zone.api_token, context=zone.kube_context,
-                                   ca_bundle=zone.api_ca_bundle),
+                                   ca_bundle=zone.api_ca_bundle, values=zone.values),
                 dataplanes=dict(zone_export.dataplanes) if zone_export else {},
                 policies=expected_policies(documents.get(zone.name, ())),
                 timeout_seconds=cfg.check.timeout_seconds,
@@ -248,7 +251,7 @@ def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k
     issuer = None if zone.zone_token is not None else {
         "zone": zone.name, "zone_index": index, "valid_for": cfg.zone_auth.valid_for,
         "context": cfg.global_.kube_context, "namespace": cfg.namespace,
-        "service": cfg.product.control_plane_service, "port": API_PORT,
+        "service": control_plane_service(cfg.product, cfg.global_.values), "port": API_PORT,
         "kubeconfig": cfg.kubeconfig, "url": cfg.global_.api_url,
         **({"ca_bundle": cfg.global_.api_ca_bundle} if cfg.global_.api_ca_bundle else {}),
         **_issuer_credential(cfg, key_zone),
@@ -342,5 +345,6 @@ def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
     if federation.global_.kds_ca_cert is not None:
         out["kdsCaCert"] = federation.global_.kds_ca_cert
     if not cfg.global_.api_url:
-        out["globalApiPortForward"] = _port_forward_hint(cfg, cfg.global_.kube_context)
+        out["globalApiPortForward"] = _port_forward_hint(cfg, cfg.global_.kube_context,
+                                                         cfg.global_.values)
     return out
