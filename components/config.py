@@ -73,6 +73,9 @@ class GlobalConfig:
     api_ca_bundle: str | None = None
     ready_timeout_seconds: int = 600
     values: Mapping[str, Any] = field(default_factory=dict)
+    # The `global` config key holds a Pulumi secret somewhere: Pulumi says which top-level keys
+    # hold one, not where, so every value here that reaches a resource is registered as a secret.
+    values_secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class ZoneConfig:
     # A zone token the user issued (`kumactl generate zone-token --scope cp`); None: the program
     # asks the global for one.
     zone_token: str | None = field(default=None, repr=False)
+    values_secret: bool = False            # as GlobalConfig.values_secret, for the `zones` key
 
 
 @dataclass(frozen=True)
@@ -299,18 +303,21 @@ def _chart_values(values: Mapping[str, Any], key: str, product: Product,
 
 
 def _chart_services(values: Mapping[str, Any], key: str, product: Product, problems: list[str],
-                    *, api_url: str | None, is_global: bool) -> None:
+                    *, api_url: str | None, is_global: bool, secret: bool) -> None:
     """The Services the program reaches, as the chart names them from these values (see
     components/chart_names.py): a `controlPlane.service.name` and a `globalZoneSyncService`
     name or port are followed; what the program cannot follow is refused here."""
     def where(*path: str) -> str:
         return ".".join((key, *product.values_prefix, "controlPlane", *path))
 
+    def shown(value: Any) -> str:
+        return "the value (not shown: a secret)" if secret else repr(value)
+
     name = chart_value(product, values, "controlPlane", "service", "name")
     if name not in (None, "") and not (isinstance(name, str) and len(name) <= 63
                                        and _RFC1035_LABEL.match(name)):
         problems.append(
-            f"{where('service', 'name')}: {name!r} is not a Service name Kubernetes accepts (a "
+            f"{where('service', 'name')}: {shown(name)} is not a Service name Kubernetes accepts (a "
             "DNS-1035 label: lower case letters, digits and '-', starting with a letter, at most "
             "63 characters)")
     if not service_enabled(product, values) and not api_url:
@@ -326,7 +333,7 @@ def _chart_services(values: Mapping[str, Any], key: str, product: Product, probl
     if port in (None, ""):
         return
     if not str(port).isdigit() or not 1 <= int(port) <= 65535:
-        problems.append(f"{where('globalZoneSyncService', 'port')}: {port!r} is not a port number "
+        problems.append(f"{where('globalZoneSyncService', 'port')}: {shown(port)} is not a port number "
                         "from 1 to 65535")
         return
     listening = chart_value(product, values, "controlPlane", "envVars", KDS_GRPC_PORT_ENV)
@@ -363,8 +370,9 @@ def _ca_bundle(path: str | None, api_url: str | None, key: str, problems: list[s
     return expanded
 
 
-def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
-    """Validate raw stack config (keys as in Pulumi.<stack>.yaml, without the namespace)."""
+def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> FederationConfig:
+    """Validate raw stack config (keys as in Pulumi.<stack>.yaml, without the namespace).
+    `secret_keys`: the top-level keys that hold a Pulumi secret (`global`, `zones`)."""
     problems: list[str] = []
     top = _Reader(raw, "", problems)
     top.unknown_keys({
@@ -400,7 +408,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
     global_api_url = _url(g.string("apiUrl"), "global.apiUrl", problems)
     global_values = _chart_values(g.mapping("values"), "global.values", product, problems)
     _chart_services(global_values, "global.values", product, problems, api_url=global_api_url,
-                    is_global=True)
+                    is_global=True, secret="global" in secret_keys)
     global_cfg = GlobalConfig(
         kube_context=g.string("kubeContext", required=True) or "",
         release_name=g.string("releaseName", product.chart) or product.chart,
@@ -412,6 +420,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         api_ca_bundle=_ca_bundle(g.string("apiCaBundle"), global_api_url, "global", problems),
         ready_timeout_seconds=int(g.number("readyTimeoutSeconds", 600, minimum=30)),
         values=global_values,
+        values_secret="global" in secret_keys,
     )
 
     zones_raw = raw.get("zones")
@@ -459,7 +468,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         zone_api_url = _url(z.string("apiUrl"), f"zones[{index}].apiUrl", problems)
         zone_values = _chart_values(z.mapping("values"), f"zones[{index}].values", product, problems)
         _chart_services(zone_values, f"zones[{index}].values", product, problems,
-                        api_url=zone_api_url, is_global=False)
+                        api_url=zone_api_url, is_global=False, secret="zones" in secret_keys)
         zones.append(ZoneConfig(
             name=name,
             kube_context=context,
@@ -470,6 +479,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
             install="greenfield" if install == "greenfield" else "brownfield",
             federated=z.boolean("federated", True),
             values=zone_values,
+            values_secret="zones" in secret_keys,
             zone_token=z.string("zoneToken"),
         ))
 
@@ -604,11 +614,15 @@ def load_config() -> FederationConfig:
         value = config.get(key)
         if value is not None:
             raw[key] = value
+    secret_keys: set[str] = set()
     for key in ("global", "zones", "check", "kdsTls", "zoneAuth"):
         # Objects holding a secret (`--secret --path 'zones[0].apiToken'`) are secret as a whole;
         # get_object returns them in the clear, and the program wraps every token it passes on
-        # to a resource with Output.secret.
+        # to a resource with Output.secret, and every Helm value of a secret `global` / `zones`
+        # (Pulumi does not say which leaf is the secret one).
         value = config.get_object(key)
         if value is not None:
             raw[key] = value
-    return parse_config(raw)
+            if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"):
+                secret_keys.add(key)
+    return parse_config(raw, frozenset(secret_keys))

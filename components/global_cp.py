@@ -9,11 +9,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.chart_names import zone_sync_port, zone_sync_service
 from components.chart_source import ChartSource
 from components.config import KdsAddress
 from components.helm_values import KdsAuthSettings, global_values
 from components.kds_tls import CertManagerRequest, KdsCertificates
-from components.chart_names import zone_sync_port, zone_sync_service
 
 KDS_SERVER_SECRET = "kds-server-tls"
 LICENSE_SECRET = ("kong-mesh-license", "license.json")
@@ -31,6 +31,7 @@ class GlobalControlPlaneArgs:
     license: str | None = field(default=None, repr=False)
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     kds_auth: KdsAuthSettings | None = None       # None: zones join without a zone token
+    values_secret: bool = False     # extra_values came from a secret config key: register as one
 
 
 def zone_sync_service_name(args: GlobalControlPlaneArgs) -> str:
@@ -85,7 +86,9 @@ class GlobalControlPlane(pulumi.ComponentResource):
             # get an address; bounded so a pending LoadBalancer fails the update with Helm's
             # reason instead of hanging (see README, "Design notes").
             args.source.release_args(release_name=args.release_name, namespace=args.namespace,
-                                     values=self.values, timeout_seconds=args.ready_timeout_seconds),
+                                     values=(pulumi.Output.secret(self.values) if args.values_secret
+                                             else self.values),
+                                     timeout_seconds=args.ready_timeout_seconds),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=prerequisites),
         )
         if args.kds_address is not None:

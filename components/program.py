@@ -198,6 +198,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
             depends_on=[*waits_for, *exported.for_zone(zone.name)],
             install=zone.install, kubeconfig=cfg.kubeconfig,
             ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
+            values_secret=zone.values_secret,
             zone_token=ZoneTokenMount(path_env=token_path_env, secret=ZONE_TOKEN_SECRET,
                                       key=ZONE_TOKEN_KEY, generation=token.generation) if token else None,
         ))
@@ -280,7 +281,7 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
         provider=provider, ready_timeout_seconds=cfg.global_.ready_timeout_seconds,
         kds_address=cfg.global_.kds_address,
         kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
-        license=cfg.license, extra_values=cfg.global_.values,
+        license=cfg.license, extra_values=cfg.global_.values, values_secret=cfg.global_.values_secret,
         kds_auth=kds_auth_settings(cfg.chart_version) if cfg.zone_auth.enabled else None,
     ))
     return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release,
@@ -345,6 +346,10 @@ def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
     if federation.global_.kds_ca_cert is not None:
         out["kdsCaCert"] = federation.global_.kds_ca_cert
     if not cfg.global_.api_url:
-        out["globalApiPortForward"] = _port_forward_hint(cfg, cfg.global_.kube_context,
-                                                         cfg.global_.values)
+        hint = _port_forward_hint(cfg, cfg.global_.kube_context, cfg.global_.values)
+        # A Service name read from a secret `global` config key stays one.
+        renamed = (control_plane_service(cfg.product, cfg.global_.values)
+                   != cfg.product.control_plane_service)
+        out["globalApiPortForward"] = (pulumi.Output.secret(hint)
+                                       if renamed and cfg.global_.values_secret else hint)
     return out

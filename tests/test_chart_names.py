@@ -20,7 +20,7 @@ from components.products import API_PORT, KUMA
 from components.program import build, outputs
 from tests import factories
 from tests.pulumi_harness import RecordingMonitor, run_program
-from tests.test_program import COMMAND, program
+from tests.test_program import COMMAND
 from tests.upstream import upstream_path
 
 
