@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from components.chart_names import KDS_GRPC_PORT_ENV, chart_value, service_enabled
+from components.forward_compat import is_rfc1035_label, zone_name_warning
 from components.products import KDS_PORT, PRODUCTS, Product
 
 NAMESPACE = "mesh-federation"
@@ -31,8 +32,6 @@ _DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 ROLES = ("all", "global", "zones")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# Kubernetes' rule for Service names (and Kuma 3.0's for zone and Mesh names).
-_RFC1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _IPV6 = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
 
@@ -156,6 +155,8 @@ class FederationConfig:
     export_concurrency: int = 16
     check: CheckConfig = field(default_factory=CheckConfig)
     zone_auth: ZoneAuthConfig = field(default_factory=ZoneAuthConfig)
+    # Accepted, but worth saying (logged as warnings by the program).
+    warnings: tuple[str, ...] = ()
 
 
 def parse_kds_address(raw: str, key: str, problems: list[str],
@@ -314,8 +315,8 @@ def _chart_services(values: Mapping[str, Any], key: str, product: Product, probl
         return "the value (not shown: a secret)" if secret else repr(value)
 
     name = chart_value(product, values, "controlPlane", "service", "name")
-    if name not in (None, "") and not (isinstance(name, str) and len(name) <= 63
-                                       and _RFC1035_LABEL.match(name)):
+    # Kubernetes names Services by RFC 1035 labels.
+    if name not in (None, "") and not (isinstance(name, str) and is_rfc1035_label(name)):
         problems.append(
             f"{where('service', 'name')}: {shown(name)} is not a Service name Kubernetes accepts (a "
             "DNS-1035 label: lower case letters, digits and '-', starting with a letter, at most "
@@ -374,6 +375,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
     """Validate raw stack config (keys as in Pulumi.<stack>.yaml, without the namespace).
     `secret_keys`: the top-level keys that hold a Pulumi secret (`global`, `zones`)."""
     problems: list[str] = []
+    warnings: list[str] = []
     top = _Reader(raw, "", problems)
     top.unknown_keys({
         "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
@@ -446,6 +448,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
                 "and '-', starting and ending with a letter or digit, at most 63 characters); "
                 f"rename it, e.g. {re.sub(r'[^a-z0-9-]+', '-', name.lower()).strip('-') or 'zone-1'!r}"
             )
+        elif warning := zone_name_warning(name, f"zones[{index}].name"):
+            warnings.append(warning)
         if name in seen:
             problems.append(
                 f"zones[{index}].name: {name!r} is already the name of zones[{seen[name]}]; "
@@ -525,6 +529,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
         export_concurrency=int(top.number("exportConcurrency", 16, minimum=1)),
         check=check,
         zone_auth=zone_auth,
+        warnings=tuple(warnings),
     )
 
 

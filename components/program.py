@@ -23,6 +23,7 @@ from components.config import FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, counts_by_kind, export_zone
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
+from components.forward_compat import mesh_name_warnings
 from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
 from components.helm_values import ZoneTokenMount, kds_auth_settings
 from components.kds_tls import kds_certificates
@@ -146,7 +147,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
     documents: dict[str, tuple[Mapping[str, Any], ...]] = {}
     for index, zone, result in export_all(cfg, exporter):
         checked = preflight(cfg, index, zone, result.control_plane, result.documents)
-        for warning in (*result.warnings, *checked.warnings):
+        for warning in (*result.warnings, *checked.warnings, *mesh_name_warnings(checked.documents)):
             pulumi.log.warn(f"{zone.name}: {warning}")
         exports[zone.name], documents[zone.name] = result, checked.documents
     key_zone = signing_key_zone(cfg, documents)
@@ -311,6 +312,8 @@ def _agreeing_with_global(cfg: FederationConfig, kds_url: str, global_mode: Any,
 
 
 def _warn_about_defaults(cfg: FederationConfig) -> None:
+    for warning in cfg.warnings:
+        pulumi.log.warn(warning)
     if cfg.kds_tls.skip_verify:
         pulumi.log.warn("kdsTls.mode is skipVerify: zones do not verify the global's KDS "
                         "certificate (controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide "
