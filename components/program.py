@@ -25,7 +25,7 @@ from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
 from components.forward_compat import mesh_name_warnings
 from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
-from components.helm_values import ZoneTokenMount, kds_auth_settings
+from components.helm_values import KDS_AUTH_KONG_MESH_2X, ZoneTokenMount
 from components.kds_tls import kds_certificates
 from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
@@ -184,7 +184,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
 
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}
-    token_path_env = kds_auth_settings(cfg.chart_version).zone_token_path_env
+    token_path_env = KDS_AUTH_KONG_MESH_2X.zone_token_path_env
     for zone in cfg.zones:
         provider = zone_providers[zone.name]
         waits_for = [global_.release] if global_.release else []
@@ -283,7 +283,7 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
         kds_address=cfg.global_.kds_address,
         kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
         license=cfg.license, extra_values=cfg.global_.values, values_secret=cfg.global_.values_secret,
-        kds_auth=kds_auth_settings(cfg.chart_version) if cfg.zone_auth.enabled else None,
+        kds_auth=KDS_AUTH_KONG_MESH_2X if cfg.zone_auth.enabled else None,
     ))
     return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release,
                           control_plane)
