@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from components.chart_names import KDS_GRPC_PORT_ENV, chart_value, service_enabled
 from components.forward_compat import is_rfc1035_label, zone_name_warning
-from components.products import KDS_PORT, PRODUCTS, Product
+from components.products import KDS_PORT, LTS_2X, NEWEST_2X, PRODUCTS, Product
 
 NAMESPACE = "mesh-federation"
 EXPORT_PROFILES = ("federation-with-policies", "federation")
@@ -271,8 +271,13 @@ def _chart_version(value: str, problems: list[str]) -> None:
         problems.append(f"chartVersion: {value!r} is not a version like 2.14.3")
     elif int(major) >= 3:
         problems.append(
-            f"chartVersion: {value!r} is a 3.x chart. {THREE_X_CHANGES}. Pin a 2.x chartVersion "
-            "(e.g. `pulumi config set mesh-federation:chartVersion 2.14.3`)."
+            f"chartVersion: {value!r} is a 3.x chart; this program federates 2.x control planes. "
+            f"{THREE_X_CHANGES}. What you can do today: federate on 2.x with this program (`pulumi "
+            f"config set {NAMESPACE}:chartVersion {NEWEST_2X}`, the newest 2.x, or {LTS_2X}, the "
+            "2.13 LTS line; the zones must not run a newer version than the global), then upgrade "
+            "by Kong's 3.0 upgrade notes; or federate on 3.0 by hand, following its multi-zone "
+            "docs: the global in universal mode on PostgreSQL (on Kubernetes: "
+            "controlPlane.environment universal with a PostgreSQL store), each zone pointed at it."
         )
     elif int(major) < 2:
         problems.append(f"chartVersion: {value!r} is older than 2.0; this program supports 2.x")
