@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 from components.products import Product
@@ -48,7 +49,8 @@ class ChartSource:
             args += ["--version", self.version]
         return args
 
-    def release_args(self, *, release_name: str, namespace: str, values: Mapping[str, Any],
+    def release_args(self, *, release_name: str, namespace: str,
+                     values: Mapping[str, Any] | pulumi.Output[Any],
                      timeout_seconds: int, wait: bool = True) -> k8s.helm.v3.ReleaseArgs:
         """A helm.v3.Release of this chart; with `wait`, Helm waits up to `timeout_seconds` for
         every resource to be ready (LoadBalancer Services included), else for its hooks only."""
@@ -59,7 +61,8 @@ class ChartSource:
             repository_opts=self.repository_opts(),
             namespace=namespace,
             create_namespace=True,
-            values=dict(values),
+            # An Output when the values are a secret (kept one in the release's inputs).
+            values=values if isinstance(values, pulumi.Output) else dict(values),
             timeout=timeout_seconds,
             skip_await=not wait,
         )

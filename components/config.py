@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from components.products import KDS_PORT, PRODUCTS, Product
+from components.chart_names import KDS_GRPC_PORT_ENV, chart_value, service_enabled
+from components.forward_compat import is_rfc1035_label, zone_name_warning
+from components.products import KDS_PORT, LTS_2X, NEWEST_2X, PRODUCTS, Product
 
 NAMESPACE = "mesh-federation"
 EXPORT_PROFILES = ("federation-with-policies", "federation")
@@ -70,6 +72,9 @@ class GlobalConfig:
     api_ca_bundle: str | None = None
     ready_timeout_seconds: int = 600
     values: Mapping[str, Any] = field(default_factory=dict)
+    # The `global` config key holds a Pulumi secret somewhere: Pulumi says which top-level keys
+    # hold one, not where, so every value here that reaches a resource is registered as a secret.
+    values_secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class ZoneConfig:
     # A zone token the user issued (`kumactl generate zone-token --scope cp`); None: the program
     # asks the global for one.
     zone_token: str | None = field(default=None, repr=False)
+    values_secret: bool = False            # as GlobalConfig.values_secret, for the `zones` key
 
 
 @dataclass(frozen=True)
@@ -149,10 +155,14 @@ class FederationConfig:
     export_concurrency: int = 16
     check: CheckConfig = field(default_factory=CheckConfig)
     zone_auth: ZoneAuthConfig = field(default_factory=ZoneAuthConfig)
+    # Accepted, but worth saying (logged as warnings by the program).
+    warnings: tuple[str, ...] = ()
 
 
-def parse_kds_address(raw: str, key: str, problems: list[str]) -> KdsAddress | None:
-    """`host` or `host:port`; no scheme (the program adds grpcs://), no spaces."""
+def parse_kds_address(raw: str, key: str, problems: list[str],
+                      default_port: int = KDS_PORT) -> KdsAddress | None:
+    """`host` or `host:port`; no scheme (the program adds grpcs://), no spaces. A bare host
+    gets `default_port`, the port of the global's zone-sync Service."""
     fix = f"set {key} to a bare host or host:port, e.g. `kds.example.com` or `10.0.0.5:5685`"
     if not raw or raw != raw.strip() or " " in raw:
         problems.append(f"{key}: {raw!r} is empty or has spaces; {fix}")
@@ -160,7 +170,7 @@ def parse_kds_address(raw: str, key: str, problems: list[str]) -> KdsAddress | N
     if "://" in raw:
         problems.append(f"{key}: {raw!r} has a scheme; the program adds grpcs:// itself; {fix}")
         return None
-    host, port = raw, KDS_PORT
+    host, port = raw, default_port
     if raw.startswith("["):  # [ipv6]:port
         end = raw.find("]")
         host, rest = raw[: end + 1], raw[end + 1 :]
@@ -261,8 +271,13 @@ def _chart_version(value: str, problems: list[str]) -> None:
         problems.append(f"chartVersion: {value!r} is not a version like 2.14.3")
     elif int(major) >= 3:
         problems.append(
-            f"chartVersion: {value!r} is a 3.x chart. {THREE_X_CHANGES}. Pin a 2.x chartVersion "
-            "(e.g. `pulumi config set mesh-federation:chartVersion 2.14.3`)."
+            f"chartVersion: {value!r} is a 3.x chart; this program federates 2.x control planes. "
+            f"{THREE_X_CHANGES}. What you can do today: federate on 2.x with this program (`pulumi "
+            f"config set {NAMESPACE}:chartVersion {NEWEST_2X}`, the newest 2.x, or {LTS_2X}, the "
+            "2.13 LTS line; the zones must not run a newer version than the global), then upgrade "
+            "by Kong's 3.0 upgrade notes; or federate on 3.0 by hand, following its multi-zone "
+            "docs: the global in universal mode on PostgreSQL (on Kubernetes: "
+            "controlPlane.environment universal with a PostgreSQL store), each zone pointed at it."
         )
     elif int(major) < 2:
         problems.append(f"chartVersion: {value!r} is older than 2.0; this program supports 2.x")
@@ -293,6 +308,56 @@ def _chart_values(values: Mapping[str, Any], key: str, product: Product,
     return values
 
 
+def _chart_services(values: Mapping[str, Any], key: str, product: Product, problems: list[str],
+                    *, api_url: str | None, is_global: bool, secret: bool) -> None:
+    """The Services the program reaches, as the chart names them from these values (see
+    components/chart_names.py): a `controlPlane.service.name` and a `globalZoneSyncService`
+    name or port are followed; what the program cannot follow is refused here."""
+    def where(*path: str) -> str:
+        return ".".join((key, *product.values_prefix, "controlPlane", *path))
+
+    def shown(value: Any) -> str:
+        return "the value (not shown: a secret)" if secret else repr(value)
+
+    name = chart_value(product, values, "controlPlane", "service", "name")
+    # Kubernetes names Services by RFC 1035 labels.
+    if name not in (None, "") and not (isinstance(name, str) and is_rfc1035_label(name)):
+        problems.append(
+            f"{where('service', 'name')}: {shown(name)} is not a Service name Kubernetes accepts (a "
+            "DNS-1035 label: lower case letters, digits and '-', starting with a letter, at most "
+            "63 characters)")
+    if not service_enabled(product, values) and not api_url:
+        api_key = "global.apiUrl" if is_global else key.removesuffix(".values") + ".apiUrl"
+        problems.append(
+            f"{where('service', 'enabled')}: false renders no control plane Service, and without "
+            f"{api_key} the program reaches the control plane API through that Service (the "
+            f"Kubernetes API server's service proxy): set {api_key} to a URL that reaches the API, "
+            f"or remove it with `pulumi config rm --path '{NAMESPACE}:{where('service', 'enabled')}'`")
+    if not is_global:
+        return
+    port = chart_value(product, values, "controlPlane", "globalZoneSyncService", "port")
+    if port in (None, ""):
+        return
+    if not str(port).isdigit() or not 1 <= int(port) <= 65535:
+        problems.append(f"{where('globalZoneSyncService', 'port')}: {shown(port)} is not a port number "
+                        "from 1 to 65535")
+        return
+    listening = chart_value(product, values, "controlPlane", "envVars", KDS_GRPC_PORT_ENV)
+    if int(port) != KDS_PORT and str(listening) != str(port):
+        problems.append(
+            f"{where('globalZoneSyncService', 'port')}: the chart's zone-sync Service forwards "
+            f"port {port} to the same port of the control plane (it sets no targetPort), but the "
+            f"KDS server listens on {KDS_GRPC_PORT_ENV} ({listening or KDS_PORT}). Also set "
+            f"`pulumi config set --path '{NAMESPACE}:{where('envVars', KDS_GRPC_PORT_ENV)}' "
+            f"{port}`, or remove the port")
+
+
+def _zone_sync_port(values: Mapping[str, Any], product: Product) -> int:
+    """The global's zone-sync Service port, for a bare global.kdsAddress (validated above)."""
+    port = chart_value(product, values, "controlPlane", "globalZoneSyncService", "port")
+    return int(port) if str(port).isdigit() and 1 <= int(port) <= 65535 else KDS_PORT
+
+
 def _ca_bundle(path: str | None, api_url: str | None, key: str, problems: list[str]) -> str | None:
     """`<key>.apiCaBundle`: a PEM file that signed the certificate of an https:// apiUrl (the
     control plane's own on port 5682 is self-signed, so the system's trust refuses it)."""
@@ -311,9 +376,11 @@ def _ca_bundle(path: str | None, api_url: str | None, key: str, problems: list[s
     return expanded
 
 
-def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
-    """Validate raw stack config (keys as in Pulumi.<stack>.yaml, without the namespace)."""
+def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> FederationConfig:
+    """Validate raw stack config (keys as in Pulumi.<stack>.yaml, without the namespace).
+    `secret_keys`: the top-level keys that hold a Pulumi secret (`global`, `zones`)."""
     problems: list[str] = []
+    warnings: list[str] = []
     top = _Reader(raw, "", problems)
     top.unknown_keys({
         "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
@@ -346,15 +413,21 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
                     "apiCaBundle", "readyTimeoutSeconds", "values"})
     kds_raw = g.string("kdsAddress")
     global_api_url = _url(g.string("apiUrl"), "global.apiUrl", problems)
+    global_values = _chart_values(g.mapping("values"), "global.values", product, problems)
+    _chart_services(global_values, "global.values", product, problems, api_url=global_api_url,
+                    is_global=True, secret="global" in secret_keys)
     global_cfg = GlobalConfig(
         kube_context=g.string("kubeContext", required=True) or "",
         release_name=g.string("releaseName", product.chart) or product.chart,
-        kds_address=parse_kds_address(kds_raw, "global.kdsAddress", problems) if kds_raw else None,
+        kds_address=(parse_kds_address(kds_raw, "global.kdsAddress", problems,
+                                       _zone_sync_port(global_values, product))
+                     if kds_raw else None),
         api_url=global_api_url,
         api_token=g.string("apiToken"),
         api_ca_bundle=_ca_bundle(g.string("apiCaBundle"), global_api_url, "global", problems),
         ready_timeout_seconds=int(g.number("readyTimeoutSeconds", 600, minimum=30)),
-        values=_chart_values(g.mapping("values"), "global.values", product, problems),
+        values=global_values,
+        values_secret="global" in secret_keys,
     )
 
     zones_raw = raw.get("zones")
@@ -380,6 +453,8 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
                 "and '-', starting and ending with a letter or digit, at most 63 characters); "
                 f"rename it, e.g. {re.sub(r'[^a-z0-9-]+', '-', name.lower()).strip('-') or 'zone-1'!r}"
             )
+        elif warning := zone_name_warning(name, f"zones[{index}].name"):
+            warnings.append(warning)
         if name in seen:
             problems.append(
                 f"zones[{index}].name: {name!r} is already the name of zones[{seen[name]}]; "
@@ -400,6 +475,9 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
             )
             install = "brownfield"
         zone_api_url = _url(z.string("apiUrl"), f"zones[{index}].apiUrl", problems)
+        zone_values = _chart_values(z.mapping("values"), f"zones[{index}].values", product, problems)
+        _chart_services(zone_values, f"zones[{index}].values", product, problems,
+                        api_url=zone_api_url, is_global=False, secret="zones" in secret_keys)
         zones.append(ZoneConfig(
             name=name,
             kube_context=context,
@@ -409,7 +487,8 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
             api_ca_bundle=_ca_bundle(z.string("apiCaBundle"), zone_api_url, f"zones[{index}]", problems),
             install="greenfield" if install == "greenfield" else "brownfield",
             federated=z.boolean("federated", True),
-            values=_chart_values(z.mapping("values"), f"zones[{index}].values", product, problems),
+            values=zone_values,
+            values_secret="zones" in secret_keys,
             zone_token=z.string("zoneToken"),
         ))
 
@@ -455,6 +534,7 @@ def parse_config(raw: Mapping[str, Any]) -> FederationConfig:
         export_concurrency=int(top.number("exportConcurrency", 16, minimum=1)),
         check=check,
         zone_auth=zone_auth,
+        warnings=tuple(warnings),
     )
 
 
@@ -544,11 +624,15 @@ def load_config() -> FederationConfig:
         value = config.get(key)
         if value is not None:
             raw[key] = value
+    secret_keys: set[str] = set()
     for key in ("global", "zones", "check", "kdsTls", "zoneAuth"):
         # Objects holding a secret (`--secret --path 'zones[0].apiToken'`) are secret as a whole;
         # get_object returns them in the clear, and the program wraps every token it passes on
-        # to a resource with Output.secret.
+        # to a resource with Output.secret, and every Helm value of a secret `global` / `zones`
+        # (Pulumi does not say which leaf is the secret one).
         value = config.get_object(key)
         if value is not None:
             raw[key] = value
-    return parse_config(raw)
+            if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"):
+                secret_keys.add(key)
+    return parse_config(raw, frozenset(secret_keys))

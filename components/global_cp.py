@@ -9,11 +9,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.chart_names import zone_sync_port, zone_sync_service
 from components.chart_source import ChartSource
 from components.config import KdsAddress
 from components.helm_values import KdsAuthSettings, global_values
 from components.kds_tls import CertManagerRequest, KdsCertificates
-from components.products import KDS_PORT
 
 KDS_SERVER_SECRET = "kds-server-tls"
 LICENSE_SECRET = ("kong-mesh-license", "license.json")
@@ -31,17 +31,14 @@ class GlobalControlPlaneArgs:
     license: str | None = field(default=None, repr=False)
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     kds_auth: KdsAuthSettings | None = None       # None: zones join without a zone token
+    values_secret: bool = False     # extra_values came from a secret config key: register as one
 
 
 def zone_sync_service_name(args: GlobalControlPlaneArgs) -> str:
     """The chart names the Service after the chart, never after the release, unless
     controlPlane.globalZoneSyncService.name is set (a `nameOverride` is refused in config: the
     program finds the control planes' Services and Deployments by the chart's names)."""
-    values: Any = args.extra_values
-    for key in (*args.source.product.values_prefix, "controlPlane", "globalZoneSyncService"):
-        values = values.get(key, {}) if isinstance(values, Mapping) else {}
-    configured = values.get("name") if isinstance(values, Mapping) else None
-    return str(configured) if configured else args.source.product.global_zone_sync_service
+    return zone_sync_service(args.source.product, args.extra_values)
 
 
 def _field(obj: Any, snake: str, camel: str) -> Any:
@@ -89,7 +86,9 @@ class GlobalControlPlane(pulumi.ComponentResource):
             # get an address; bounded so a pending LoadBalancer fails the update with Helm's
             # reason instead of hanging (see README, "Design notes").
             args.source.release_args(release_name=args.release_name, namespace=args.namespace,
-                                     values=self.values, timeout_seconds=args.ready_timeout_seconds),
+                                     values=(pulumi.Output.secret(self.values) if args.values_secret
+                                             else self.values),
+                                     timeout_seconds=args.ready_timeout_seconds),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=prerequisites),
         )
         if args.kds_address is not None:
@@ -97,6 +96,8 @@ class GlobalControlPlane(pulumi.ComponentResource):
                 f"{args.kds_address.host}:{args.kds_address.port}")
         else:
             service_name = zone_sync_service_name(args)
+            # The port zones dial is the Service's (controlPlane.globalZoneSyncService.port).
+            port = zone_sync_port(args.source.product, args.extra_values)
             # The id comes from the release's status: unknown until the release exists, so a
             # preview of a new stack reads nothing and the address flows on as an unknown.
             service = k8s.core.v1.Service.get(
@@ -106,7 +107,7 @@ class GlobalControlPlane(pulumi.ComponentResource):
                                             depends_on=[self.release]),
             )
             self.kds_address = service.status.apply(
-                lambda status: f"{load_balancer_host(status, service_name)}:{KDS_PORT}")
+                lambda status: f"{load_balancer_host(status, service_name)}:{port}")
         self.kds_url = self.kds_address.apply(lambda address: f"grpcs://{address}")
         self.kds_ca_cert = args.kds_certificates.ca_cert_pem if args.kds_certificates else None
         self.register_outputs({"kdsAddress": self.kds_address, "kdsUrl": self.kds_url,
@@ -114,12 +115,16 @@ class GlobalControlPlane(pulumi.ComponentResource):
 
 
     def _prerequisites(self, name: str, args: GlobalControlPlaneArgs) -> list[pulumi.Resource]:
-        """The namespace and the Secrets the release mounts, registered before it."""
-        if not args.kds_certificates and not args.license:
-            return []
+        """The namespace and the Secrets the release mounts, registered before it.
+
+        The namespace is registered whatever the config and retained on delete: it holds the
+        running global control plane, Helm's release records and every copied object that
+        stays, so a later run that drops the TLS Secrets or the license (or a destroy) must not
+        take it with it. An existing namespace (Helm's `create_namespace`) is adopted."""
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata={"name": args.namespace}, opts=child)
+            f"{name}-namespace", metadata={"name": args.namespace},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
         after_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
         created: list[pulumi.Resource] = [namespace]
         certificates = args.kds_certificates

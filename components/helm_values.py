@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from components.products import Product, version_tuple
+from components.products import Product
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,16 +61,16 @@ class KdsAuthSettings:
     zone_token_path_env: str
 
 
-# Kong Mesh 2.14.6 moved multi-zone authentication to Kuma's settings (Kong/kong-mesh#10960):
-# KMESH_MULTIZONE_* became KUMA_MULTIZONE_*, and the type cpToken became zoneToken. 2.14.6 still
-# reads the old names (deprecated); 3.0 refuses to start with them.
-KDS_AUTH_RENAMED_IN = (2, 14, 6)
-KDS_AUTH_BEFORE_RENAME = KdsAuthSettings(
+# Kong Mesh's own names, read by every 2.x release. Kong's docs list the Kuma names that replace
+# them (KUMA_MULTIZONE_GLOBAL_KDS_AUTH_TYPE=zoneToken, KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_PATH)
+# only under "Upgrade to 3.0.x" (developer.konghq.com/mesh/v2/version-specific-upgrade-notes),
+# where these are removed; Kong's kuma-migrator says 2.14.6 added the Kuma names (Kong/kong-mesh
+# #10960) and still reads these, deprecated. These are therefore right on every 2.x patch, the
+# others at best from 2.14.6 on. A global that ignored them would serve KDS without zone
+# authentication: the token issuer checks the global's /config before issuing (zone_token/issue.py).
+KDS_AUTH_KONG_MESH_2X = KdsAuthSettings(
     global_type_env="KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", global_type="cpToken",
     zone_token_path_env="KMESH_MULTIZONE_ZONE_KDS_AUTH_CP_TOKEN_PATH")
-KDS_AUTH_AFTER_RENAME = KdsAuthSettings(
-    global_type_env="KUMA_MULTIZONE_GLOBAL_KDS_AUTH_TYPE", global_type="zoneToken",
-    zone_token_path_env="KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_PATH")
 
 
 ZONE_TOKEN_MOUNT_PATH = "/var/run/secrets/mesh-federation/zone-token"
@@ -89,13 +89,6 @@ class ZoneTokenMount:
     secret: str
     key: str
     generation: pulumi.Input[str]
-
-
-def kds_auth_settings(chart_version: str) -> KdsAuthSettings:
-    """The names the control plane of `chart_version` reads (kong-mesh charts carry the Kong
-    Mesh version as their own)."""
-    renamed = version_tuple(chart_version) >= KDS_AUTH_RENAMED_IN
-    return KDS_AUTH_AFTER_RENAME if renamed else KDS_AUTH_BEFORE_RENAME
 
 
 def global_values(

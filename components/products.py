@@ -35,6 +35,11 @@ class Product:
         return f"{self.service_prefix}-global-zone-sync"
 
 
+# The newest 2.x patch of both products (2.13.12 is the newest of the 2.13 LTS line). 3.x charts
+# are refused in config: 3.0 changed the federation flow this program automates.
+NEWEST_2X = "2.14.7"
+LTS_2X = "2.13.12"
+
 KONG_MESH = Product(
     key="kong-mesh",
     chart="kong-mesh",
@@ -42,7 +47,7 @@ KONG_MESH = Product(
     namespace="kong-mesh-system",
     values_prefix=("kuma",),
     service_prefix="kong-mesh",
-    default_chart_version="2.14.3",
+    default_chart_version=NEWEST_2X
 )
 
 KUMA = Product(
@@ -52,7 +57,7 @@ KUMA = Product(
     namespace="kuma-system",
     values_prefix=(),
     service_prefix="kuma",
-    default_chart_version="2.14.3",
+    default_chart_version=NEWEST_2X
 )
 
 PRODUCTS: dict[str, Product] = {p.key: p for p in (KONG_MESH, KUMA)}

@@ -17,14 +17,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube
+from components.chart_names import control_plane_service
 from components.chart_source import ChartSource
 from components.config import FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, counts_by_kind, export_zone
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
+from components.forward_compat import mesh_name_warnings
 from components.global_cp import GlobalControlPlane, GlobalControlPlaneArgs
 from components.global_identity import same_global
-from components.helm_values import ZoneTokenMount, kds_auth_settings
+from components.helm_values import KDS_AUTH_KONG_MESH_2X, ZoneTokenMount
 from components.kds_tls import kds_certificates
 from components.kuma_api import ApiTarget, KumaApiClient
 from components.merge import merge_exports
@@ -37,8 +39,8 @@ from components.zone_cp import ZoneControlPlane, ZoneControlPlaneArgs
 Exporter = Callable[[FederationConfig, ZoneConfig, int], ExportResult]
 
 
-def _port_forward_hint(cfg: FederationConfig, context: str) -> str:
-    service = cfg.product.control_plane_service
+def _port_forward_hint(cfg: FederationConfig, context: str, values: Mapping[str, Any]) -> str:
+    service = control_plane_service(cfg.product, values)
     return (f"kubectl --context {context} port-forward -n {cfg.namespace} "
             f"svc/{service} {API_PORT}:{API_PORT}")
 
@@ -55,12 +57,13 @@ def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiT
         return ApiTarget(
             base_url=zone.api_url, token=token, token_source=token_source,
             verify=zone.api_ca_bundle or True,
-            address_hint=(f"start `{_port_forward_hint(cfg, zone.kube_context)}` or fix "
+            address_hint=(f"start `{_port_forward_hint(cfg, zone.kube_context, zone.values)}` or fix "
                           f"mesh-federation:zones[{index}].apiUrl"),
         )
     return kube.service_proxy_target(
         context=zone.kube_context, namespace=cfg.namespace,
-        service=cfg.product.control_plane_service, port=API_PORT, kubeconfig=cfg.kubeconfig,
+        service=control_plane_service(cfg.product, zone.values), port=API_PORT,
+        kubeconfig=cfg.kubeconfig,
     )
 
 
@@ -77,12 +80,13 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
 
 
 def _api_spec(cfg: FederationConfig, *, url: str | None, token: str | None, context: str,
-              ca_bundle: str | None) -> dict[str, Any]:
-    """How the check reaches a control plane API (see components.check.spec)."""
+              ca_bundle: str | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """How the check reaches a control plane API (see components.check.spec); `values` are the
+    release's, which may rename its Service (controlPlane.service.name)."""
     if url:
         return {"url": url, "token": token, "ca_bundle": ca_bundle}
     return {"kube_proxy": {"context": context, "namespace": cfg.namespace,
-                           "service": cfg.product.control_plane_service, "port": API_PORT,
+                           "service": control_plane_service(cfg.product, values), "port": API_PORT,
                            "kubeconfig": cfg.kubeconfig}}
 
 
@@ -148,7 +152,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
     federated_to: dict[str, tuple[int, str]] = {}
     for index, zone, result in export_all(cfg, exporter):
         checked = preflight(cfg, index, zone, result.control_plane, result.documents)
-        for warning in (*result.warnings, *checked.warnings):
+        for warning in (*result.warnings, *checked.warnings, *mesh_name_warnings(checked.documents)):
             pulumi.log.warn(f"{zone.name}: {warning}")
         exports[zone.name], documents[zone.name] = result, checked.documents
         if checked.federated_to:
@@ -193,7 +197,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
 
     zones: dict[str, ZoneControlPlane] = {}
     checks: dict[str, FederationCheck] = {}
-    token_path_env = kds_auth_settings(cfg.chart_version).zone_token_path_env
+    token_path_env = KDS_AUTH_KONG_MESH_2X.zone_token_path_env
     for zone in cfg.zones:
         provider = zone_providers[zone.name]
         waits_for = [global_.release] if global_.release else []
@@ -208,6 +212,7 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
             depends_on=[*waits_for, *exported.for_zone(zone.name)],
             install=zone.install, kubeconfig=cfg.kubeconfig,
             ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
+            values_secret=zone.values_secret,
             zone_token=ZoneTokenMount(path_env=token_path_env, secret=ZONE_TOKEN_SECRET,
                                       key=ZONE_TOKEN_KEY, generation=token.generation) if token else None,
         ))
@@ -217,9 +222,9 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                 zone_name=zone.name,
                 global_api=_api_spec(cfg, url=cfg.global_.api_url, token=cfg.global_.api_token,
                                      context=cfg.global_.kube_context,
-                                     ca_bundle=cfg.global_.api_ca_bundle),
+                                     ca_bundle=cfg.global_.api_ca_bundle, values=cfg.global_.values),
                 zone_api=_api_spec(cfg, url=zone.api_url, token=zone.api_token, context=zone.kube_context,
-                                   ca_bundle=zone.api_ca_bundle),
+                                   ca_bundle=zone.api_ca_bundle, values=zone.values),
                 policies=expected_policies(documents.get(zone.name, ())),
                 timeout_seconds=cfg.check.timeout_seconds,
                 interval_seconds=cfg.check.interval_seconds,
@@ -259,7 +264,7 @@ def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k
     issuer = None if zone.zone_token is not None else {
         "zone": zone.name, "zone_index": index, "valid_for": cfg.zone_auth.valid_for,
         "context": cfg.global_.kube_context, "namespace": cfg.namespace,
-        "service": cfg.product.control_plane_service, "port": API_PORT,
+        "service": control_plane_service(cfg.product, cfg.global_.values), "port": API_PORT,
         "kubeconfig": cfg.kubeconfig, "url": cfg.global_.api_url,
         **({"ca_bundle": cfg.global_.api_ca_bundle} if cfg.global_.api_ca_bundle else {}),
         **_issuer_credential(cfg, key_zone),
@@ -288,8 +293,8 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
         provider=provider, ready_timeout_seconds=cfg.global_.ready_timeout_seconds,
         kds_address=cfg.global_.kds_address,
         kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
-        license=cfg.license, extra_values=cfg.global_.values,
-        kds_auth=kds_auth_settings(cfg.chart_version) if cfg.zone_auth.enabled else None,
+        license=cfg.license, extra_values=cfg.global_.values, values_secret=cfg.global_.values_secret,
+        kds_auth=KDS_AUTH_KONG_MESH_2X if cfg.zone_auth.enabled else None,
     ))
     return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release,
                           control_plane)
@@ -318,6 +323,8 @@ def _agreeing_with_global(cfg: FederationConfig, kds_url: str, global_mode: Any,
 
 
 def _warn_about_defaults(cfg: FederationConfig) -> None:
+    for warning in cfg.warnings:
+        pulumi.log.warn(warning)
     if cfg.kds_tls.skip_verify:
         pulumi.log.warn("kdsTls.mode is skipVerify: zones do not verify the global's KDS "
                         "certificate (controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide "
@@ -353,5 +360,10 @@ def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
     if federation.global_.kds_ca_cert is not None:
         out["kdsCaCert"] = federation.global_.kds_ca_cert
     if not cfg.global_.api_url:
-        out["globalApiPortForward"] = _port_forward_hint(cfg, cfg.global_.kube_context)
+        hint = _port_forward_hint(cfg, cfg.global_.kube_context, cfg.global_.values)
+        # A Service name read from a secret `global` config key stays one.
+        renamed = (control_plane_service(cfg.product, cfg.global_.values)
+                   != cfg.product.control_plane_service)
+        out["globalApiPortForward"] = (pulumi.Output.secret(hint)
+                                       if renamed and cfg.global_.values_secret else hint)
     return out

@@ -45,6 +45,7 @@ class ZoneControlPlaneArgs:
     ready_timeout_seconds: int = 600
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     zone_token: ZoneTokenMount | None = None   # None: the zone presents no zone token
+    values_secret: bool = False     # extra_values came from a secret config key: register as one
 
 
 def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
@@ -105,7 +106,8 @@ class ZoneControlPlane(pulumi.ComponentResource):
             extra=args.extra_values,
             zone_token=args.zone_token,
         )
-        resolved = pulumi.Output.from_input(values)
+        # A secret stays one in the release's values, the upgrade's stdin and what derives from them.
+        resolved = pulumi.Output.secret(values) if args.values_secret else pulumi.Output.from_input(values)
         self.values = resolved
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
                                        retain_on_delete=True)
@@ -115,7 +117,8 @@ class ZoneControlPlane(pulumi.ComponentResource):
             release = k8s.helm.v3.Release(
                 f"{name}-release",
                 args.source.release_args(release_name=args.release_name, namespace=args.namespace,
-                                         values=values, timeout_seconds=args.ready_timeout_seconds,
+                                         values=resolved if args.values_secret else values,
+                                         timeout_seconds=args.ready_timeout_seconds,
                                          wait=False),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(provider=args.provider)),
             )

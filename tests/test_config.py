@@ -84,6 +84,20 @@ def test_three_x_chart_is_refused_with_what_changed():
         assert change in message
 
 
+@pytest.mark.parametrize("version", ["3.0.0", "3.0.1", "v3.1.0"])
+def test_a_three_x_chart_is_refused_saying_what_a_user_on_3_0_can_do_today(version):
+    message = problems(raw(chartVersion=version))
+    assert "this program federates 2.x" in message
+    assert "chartVersion 2.14.7" in message and "2.13.12" in message
+    assert "universal mode on PostgreSQL" in message and "by hand" in message
+
+
+def test_the_default_chart_is_the_newest_2x_patch():
+    """Kuma / Kong Mesh 2.14.7 is the newest 2.x (issue 11, item 13)."""
+    assert parse_config(raw()).chart_version == "2.14.7"
+    assert parse_config(raw(product="kuma", zoneAuth={"mode": "none"})).chart_version == "2.14.7"
+
+
 def test_unknown_keys_are_named():
     message = problems(raw(zones=[{"name": "z", "kubeContext": "c", "apiURL": "x"}]))
     assert "zones[0].apiURL: unknown key" in message

@@ -8,8 +8,7 @@ import pytest
 import yaml
 
 from components.helm_values import (
-    KDS_AUTH_AFTER_RENAME,
-    KDS_AUTH_BEFORE_RENAME,
+    KDS_AUTH_KONG_MESH_2X,
     ZoneTokenMount,
     deep_merge,
     global_values,
@@ -52,11 +51,10 @@ def role_values(product: Product) -> dict[str, dict[str, Any]]:
             product, {}, kds_server_secret="kds-server-tls", license_secret=("lic", "license.json")),
         "zone": zone_values(product, zone_name="zone-1", kds_global_url="grpcs://kds:5685",
                             kds_ca_cert=None, extra={}),
-        "global-with-zone-auth": global_values(product, {}, kds_auth=KDS_AUTH_BEFORE_RENAME),
-        "global-with-zone-auth-renamed": global_values(product, {}, kds_auth=KDS_AUTH_AFTER_RENAME),
+        "global-with-zone-auth": global_values(product, {}, kds_auth=KDS_AUTH_KONG_MESH_2X),
         "zone-with-token": zone_values(
             product, zone_name="zone-1", kds_global_url="grpcs://kds:5685", kds_ca_cert=None, extra={},
-            zone_token=ZoneTokenMount(path_env="KUMA_MULTIZONE_ZONE_KDS_AUTH_TOKEN_PATH",
+            zone_token=ZoneTokenMount(path_env=KDS_AUTH_KONG_MESH_2X.zone_token_path_env,
                                       secret="token-secret", key="token", generation="0123abcd")),
         "zone-verifying": zone_values(product, zone_name="zone-1", kds_global_url="grpcs://kds:5685",
                                       kds_ca_cert="-----BEGIN CERTIFICATE-----", extra={}),

@@ -223,3 +223,84 @@ def test_kubectls_record_of_a_secret_never_reaches_the_state(preview: bool) -> N
     assert provided_ca["data"]["value"] not in secret.plaintext()
     assert factories.SECRET_PLAINTEXT not in secret.plaintext()
     assert secret.inputs["metadata"]["annotations"] == {"team": "payments"}
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_the_globals_namespace_survives_a_run_without_certificates_or_license(preview: bool) -> None:
+    """Issue 11, item 3: the namespace holds the running global, Helm's records and the copies
+    that stay. One stack, two runs: the first with generated KDS TLS and a license, the second
+    with neither. The namespace must be the same registration both times (so the engine never
+    plans its delete) and retained, so not even a destroy takes the global with it."""
+    first = federate(preview, license=LICENSE)
+    second = federate(preview, kdsTls={"mode": "skipVerify"})
+    namespaces = [run.one("kubernetes:core/v1:Namespace", "global-namespace")
+                  for run in (first, second)]
+    assert namespaces[0].urn == namespaces[1].urn
+    for namespace, run in zip(namespaces, (first, second), strict=True):
+        assert namespace.retain_on_delete
+        assert namespace.inputs["metadata"]["name"] == "kong-mesh-system"
+        assert namespace.urn in run.one(RELEASE, "global").dependencies
+
+
+HELM_SECRET = "helm-value-do-not-leak"
+
+
+@pytest.fixture
+def secret_config() -> Any:
+    """Stack config as the Python language host hands it to a program after `pulumi config set
+    --secret --path`: the whole top-level key decrypted, its name in the secret keys
+    (PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS, read through pulumi.runtime.set_all_config)."""
+    import pulumi.runtime
+
+    def set_config(config: dict[str, Any], secret_keys: list[str]) -> None:
+        pulumi.runtime.set_all_config(
+            {f"mesh-federation:{k}": v if isinstance(v, str) else json.dumps(v)
+             for k, v in config.items()},
+            [f"mesh-federation:{k}" for k in secret_keys])
+
+    yield set_config
+    pulumi.runtime.set_all_config({}, [])
+
+
+@pytest.mark.parametrize("preview", [True, False])
+@pytest.mark.parametrize("install", ["brownfield", "greenfield"])
+def test_helm_values_set_as_secrets_stay_secrets_in_every_input(secret_config, preview, install):
+    """Issue 11, item 10: `pulumi config set --secret --path 'zones[0].values...'` (and the
+    same under global.values) never reaches the release's values or the upgrade's stdin in
+    plaintext."""
+    from components.config import load_config
+
+    secret_values = {"kuma": {"controlPlane": {"envVars": {"KMESH_VAULT_TOKEN": HELM_SECRET}}}}
+    secret_config({
+        "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                   "values": secret_values},
+        "zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1",
+                   "apiToken": "zone-admin-token", "install": install, "values": secret_values}],
+    }, ["global", "zones"])
+    cfg = load_config()
+    monitor = run_program(program(cfg, {"zone-1": factories.standard_documents()}), preview=preview)
+    assert_nowhere_in_plaintext(monitor, HELM_SECRET)
+    zone = (monitor.one(RELEASE, "zone-1") if install == "greenfield"
+            else monitor.one(COMMAND, "zone-1-upgrade"))
+    global_release = monitor.one(RELEASE, "global")
+    assert "values" in global_release.secret_paths()
+    if install == "greenfield":
+        assert "values" in zone.secret_paths()
+    elif not preview:  # in a preview the stdin is unknown (the KDS address is)
+        assert "stdin" in zone.secret_paths()
+
+
+def test_helm_values_of_a_config_key_without_secrets_stay_visible(secret_config):
+    """The other way: values in a key with no secret are not hidden from previews."""
+    from components.config import load_config
+
+    secret_config({
+        "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                   "values": {"kuma": {"controlPlane": {"logLevel": "debug"}}}},
+        "zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1"}],
+    }, [])
+    cfg = load_config()
+    monitor = run_program(program(cfg, {"zone-1": factories.standard_documents()}), preview=False)
+    release = monitor.one(RELEASE, "global")
+    assert release.secret_paths() == []
+    assert release.inputs["values"]["kuma"]["controlPlane"]["logLevel"] == "debug"

@@ -1,4 +1,12 @@
-"""Ask the global control plane for a zone token with scope `cp` (POST /tokens/zone)."""
+"""Ask the global control plane for a zone token with scope `cp` (POST /tokens/zone), once its
+`GET /config` shows that it requires zone tokens.
+
+Why the check: the program turns zone authentication on with Kong Mesh's environment variables
+(helm_values.KDS_AUTH_KONG_MESH_2X). A global that did not read them (renamed settings, a value
+overriding them, a Kuma global) would still issue tokens and serve KDS to any zone: the zones
+would federate unauthenticated with nothing said. Its own configuration is the proof, read where
+Kong Mesh writes it (`kmesh.multizone.global.kds.auth.type: cpToken`) or where Kuma's settings put
+it (`multizone.global.kds.auth.type: zoneToken`, which Kong Mesh 2.14.6 and later also fill)."""
 
 from __future__ import annotations
 
@@ -14,6 +22,12 @@ from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from components.zone_token.port_forward import PortForwardError, forwarded, port_forward_command
 
 TOKEN_PATH = "/tokens/zone"
+CONFIG_PATH = "/config"
+# Where a global's /config says it requires zone tokens, and the value that says so.
+ZONE_TOKEN_AUTH_SETTINGS = (
+    (("kmesh", "multizone", "global", "kds", "auth", "type"), "cpToken"),
+    (("multizone", "global", "kds", "auth", "type"), "zoneToken"),
+)
 # The scope a zone control plane needs to authenticate to the global over KDS.
 CP_SCOPE = "cp"
 _JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
@@ -99,6 +113,7 @@ def issue_zone_token(
                                connect_timeout=min(5.0, spec.timeout_seconds),
                                read_timeout=spec.timeout_seconds, retries=1)
             with KumaApiClient(target, pool_size=1) as client:
+                _require_zone_token_auth(client.get_json(CONFIG_PATH), spec)
                 answer = client.post_for_text(TOKEN_PATH, body)
     except PortForwardError as error:
         raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiUrl") from None
@@ -110,6 +125,27 @@ def issue_zone_token(
             f"the global answered POST {TOKEN_PATH} with something that is not a token "
             f"({len(answer)} characters): is the address a Kong Mesh global control plane?")
     return token
+
+
+def _setting(config: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        config = config.get(key) if isinstance(config, Mapping) else None
+    return config
+
+
+def _require_zone_token_auth(config: Any, spec: TokenSpec) -> None:
+    """Refuse to issue (so no zone switches) unless the global's /config requires zone tokens."""
+    if any(_setting(config, path) == value for path, value in ZONE_TOKEN_AUTH_SETTINGS):
+        return
+    found = ", ".join(f"{'.'.join(path)}={_setting(config, path)!r}"
+                      for path, _ in ZONE_TOKEN_AUTH_SETTINGS)
+    raise ZoneTokenError(
+        f"the global does not require zone tokens (its GET {CONFIG_PATH} shows {found}): a zone "
+        "would federate without authentication, so no token is issued and no zone is switched. "
+        "The program sets controlPlane.envVars.KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE=cpToken on the "
+        "global: check that mesh-federation:global.values does not override it, that the global "
+        "runs Kong Mesh (Kuma 2.x has no zone authentication: set zoneAuth.mode none) and that its "
+        "new configuration has rolled out")
 
 
 def _explain(error: KumaApiError, spec: TokenSpec) -> str:

@@ -26,15 +26,22 @@ TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJab25lIjoiem9uZS0xIiwiU2NvcGUiOlsiY3AiXX0.c2lnbm
 ADMIN = "global-admin-token"
 
 
+# A Kong Mesh 2.x global's GET /config where zone authentication is on: the keys as Kong's
+# kuma-migrator reads them from real /config answers (its preflight TestKDSAuthFindings).
+KONG_MESH_ENFORCING = {"mode": "global",
+                       "kmesh": {"multizone": {"global": {"kds": {"auth": {"type": "cpToken"}}}}}}
+
+
 @dataclass
 class FakeGlobal:
-    """POST /tokens/zone as Kuma answers it: the bare token as text."""
+    """POST /tokens/zone as Kuma answers it: the bare token as text; GET /config: `config`."""
 
     status: int = 200
     body: str = TOKEN
     delay: float = 0.0
     seen: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    config: dict[str, Any] = field(default_factory=lambda: KONG_MESH_ENFORCING)
 
 
 @pytest.fixture
@@ -46,6 +53,15 @@ def fake_global() -> Iterator[FakeGlobal]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def do_GET(self) -> None:
+            fake.seen.append({"path": self.path, "auth": self.headers.get("Authorization")})
+            raw = json.dumps(fake.config).encode()
+            self.send_response(200 if self.path == "/config" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
@@ -95,7 +111,8 @@ time.sleep(60)
 def test_the_global_issues_a_cp_scoped_token_for_the_zone(fake_global):
     token = issue_zone_token(spec(url=fake_global.url))
     assert token == TOKEN
-    assert fake_global.seen == [{"path": "/tokens/zone", "auth": f"Bearer {ADMIN}",
+    assert fake_global.seen == [{"path": "/config", "auth": f"Bearer {ADMIN}"},
+                                {"path": "/tokens/zone", "auth": f"Bearer {ADMIN}",
                                  "body": {"zone": "zone-1", "scope": ["cp"], "validFor": "720h"}}]
 
 
@@ -142,7 +159,7 @@ def test_a_failing_global_says_so_without_retrying_the_post(fake_global):
     fake_global.status, fake_global.body = 503, "upstream connect error"
     with pytest.raises(ZoneTokenError, match=r"HTTP 503.*Retry later"):
         issue_zone_token(spec(url=fake_global.url))
-    assert len(fake_global.seen) == 1
+    assert [seen["path"] for seen in fake_global.seen] == ["/config", "/tokens/zone"]
 
 
 def test_an_answer_that_is_not_a_token_is_refused_and_not_echoed(fake_global):
@@ -161,7 +178,7 @@ def test_a_slow_global_ends_in_bounded_time(fake_global):
 
 
 def test_nothing_listening_names_the_address_and_the_key():
-    with pytest.raises(ZoneTokenError, match=r"Cannot connect to http://127\.0\.0\.1:9/tokens/zone.*"
+    with pytest.raises(ZoneTokenError, match=r"Cannot connect to http://127\.0\.0\.1:9/config.*"
                                              r"global\.apiUrl"):
         issue_zone_token(spec(url="http://127.0.0.1:9"))
 
@@ -260,3 +277,28 @@ sys.exit(1)
 """)
     with pytest.raises(ZoneTokenError, match="ended during the request: error: lost connection to pod"):
         issue_zone_token(spec(kubectl=kubectl))
+
+
+@pytest.mark.parametrize("config", [
+    {"mode": "global"},
+    {"mode": "global", "kmesh": {"multizone": {"global": {"kds": {"auth": {"type": "none"}}}}}},
+    {"mode": "global", "multizone": {"global": {"kds": {"auth": {"type": "none"}}}}},
+], ids=["kuma-without-auth", "kong-mesh-auth-none", "kuma-settings-auth-none"])
+def test_a_global_that_does_not_require_zone_tokens_gets_no_request_for_one(fake_global, config):
+    """Issue 11, item 12: a global that would let zones in without a token fails the run
+    before any token is issued, so no zone switches to it unauthenticated."""
+    fake_global.config = config
+    with pytest.raises(ZoneTokenError) as caught:
+        issue_zone_token(spec(url=fake_global.url))
+    message = str(caught.value)
+    assert "does not require zone tokens" in message
+    assert "kmesh.multizone.global.kds.auth.type=" in message
+    assert "KMESH_MULTIZONE_GLOBAL_KDS_AUTH_TYPE=cpToken" in message
+    assert [seen["path"] for seen in fake_global.seen] == ["/config"]
+
+
+def test_a_global_on_kumas_settings_that_requires_zone_tokens_issues_one(fake_global):
+    """The names Kong Mesh 2.14.6+ mirrors its settings into (and 3.0 keeps)."""
+    fake_global.config = {"mode": "global",
+                          "multizone": {"global": {"kds": {"auth": {"type": "zoneToken"}}}}}
+    assert issue_zone_token(spec(url=fake_global.url)) == TOKEN
