@@ -69,7 +69,8 @@ probe = local.Command(
     update=config.require("update"),
     delete=config.require("delete"),
     stdin=config.require_secret("token"),
-    environment={"GREETING": "hello"},
+    # A secret nested in a map: the engine itself only re-marks top-level secret inputs.
+    environment={"GREETING": "hello", "TOKEN": config.require_secret("token")},
     triggers=[config.require("trigger")],
 )
 pulumi.export("stdout", probe.stdout)
@@ -165,13 +166,16 @@ def test_command_lifecycle_under_the_real_cli(tmp_path: Path) -> None:
     # No drift: a second preview proposes nothing.
     stack.run("preview", "--expect-no-changes")
 
-    # The secret stdin is a secret input and a secret output in state, never plaintext (ende keeps
-    # the input's secret marker on the output of the same name), nor in what the CLI printed.
+    # The secret stdin and the secret in the environment are secret inputs and secret outputs in
+    # state, never plaintext (ende keeps each input's secret markers at the same paths of the
+    # outputs), nor in what the CLI printed.
     exported = stack.export()
     assert TOKEN not in exported and TOKEN not in up.stdout + up.stderr
     probe = next(r for r in json.loads(exported)["deployment"]["resources"] if r["urn"].endswith("::probe"))
     for props in (probe["inputs"], probe["outputs"]):
-        assert props["stdin"]["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270"
+        for secret in (props["stdin"], props["environment"]["TOKEN"]):
+            assert secret["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270"
+        assert props["environment"]["GREETING"] == "hello"
     assert TOKEN in stack.run("stack", "export", "--show-secrets").stdout
 
     # A changed create is an update that runs `update`, with the previous stderr in
