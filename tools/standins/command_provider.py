@@ -767,7 +767,8 @@ class CommandProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Create(self, request: Any, context: Any) -> Any:
         self._require_command(request, context)
         inputs = map_from_struct(request.properties)
-        resource_id = request.name + secrets.token_hex(4)
+        # resource.NewUniqueHex(name, 8, 0): the resource's name and 8 random hex characters.
+        resource_id = (request.name or request.urn.split("::")[-1]) + secrets.token_hex(4)
         create = plain(inputs.get("create"))
         if request.preview or not isinstance(create, str):
             outputs = command_outputs(inputs, RunResult("", ""))
