@@ -44,6 +44,8 @@ class ExportOptions:
     # instead of the Kuma API.
     secret_source: SecretSource | None = field(default=None, compare=False)
     page_size: int = MAX_PAGE_SIZE
+    # `limit` of each Kubernetes LIST page (kubectl's --chunk-size default).
+    kube_page_size: int = 500
 
 
 @dataclass(frozen=True)
