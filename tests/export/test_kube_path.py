@@ -173,7 +173,7 @@ def test_429_waits_for_retry_after(served: tuple[FakeZone, FakeKubeApi]) -> None
 def test_429_without_end_names_the_concurrency_key(served: tuple[FakeZone, FakeKubeApi]) -> None:
     _zone, api = served
     api.throttle, api.retry_after = 1000, "0"
-    with pytest.raises(ExportError, match="HTTP 429.*exportConcurrency"):
+    with pytest.raises(ExportError, match=r"HTTP 429.*exportConcurrency"):
         via_kube(api, ExportOptions())
 
 
@@ -201,11 +201,11 @@ def test_wrong_kube_credentials_say_which_context(served: tuple[FakeZone, FakeKu
 
 
 def test_a_type_without_its_crd_is_refused_by_name(served: tuple[FakeZone, FakeKubeApi]) -> None:
-    zone, api = served
+    _zone, api = served
     api.names = {k: v for k, v in api.names.items() if k != "MeshTrafficPermission"}
     api.index()
     del api._kinds[next(p for p, k in api._kinds.items() if k[0] == "MeshTrafficPermission")]
-    with pytest.raises(ExportError, match="no kuma.io/v1alpha1 kind MeshTrafficPermission"):
+    with pytest.raises(ExportError, match=r"no kuma\.io/v1alpha1 kind MeshTrafficPermission"):
         via_kube(api, ExportOptions())
 
 
