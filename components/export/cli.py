@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the GLOBAL control plane's system namespace, where the objects must land; when "
         "it differs from the zone's (read from /config) the objects are requested in it",
     )
-    p.add_argument("--concurrency", type=int, default=16, help="parallel requests (default 16)")
+    p.add_argument("--concurrency", type=int, default=32,
+                   help="parallel requests (default 32, bench/README.md)")
     p.add_argument("--include-admin", action="store_true", help="also Secrets with profile all/no-dataplanes")
     p.add_argument(
         "--strip-zone-label",

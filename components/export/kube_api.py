@@ -47,9 +47,9 @@ MAX_LIST_RESTARTS = 3
 MAX_RETRY_AFTER = 10.0
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
-RBAC_HINT = ("give the zone's kube context the ClusterRole `mesh-federation-zone-export` of "
-             "README.md (get/list on the kuma.io kinds, list on Secrets in the system namespace, "
-             "get on services/proxy)")
+RBAC_HINT = ("give the zone's kube context the roles `mesh-federation-zone-export` of README.md "
+             "(list on the kuma.io kinds; list on Secrets and get on services/proxy in the system "
+             "namespace)")
 
 
 class KubeApiError(ExportError):

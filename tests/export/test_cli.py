@@ -162,3 +162,14 @@ def test_kube_context_failures_print_nothing_and_name_the_fix(kube_zone: FakeKub
 def test_api_url_and_kube_context_exclude_each_other(zone: FakeZone) -> None:
     done = cli("--api-url", zone.base_url, "--kube-context", "x", "--system-namespace", "kuma-system")
     assert done.returncode == 2 and "not allowed with argument" in done.stderr
+
+
+def test_one_default_concurrency_for_the_program_the_cli_and_the_library() -> None:
+    from components.config import parse_config
+    from components.export import ExportOptions
+    from components.export.cli import _parser
+
+    cfg = parse_config({"global": {"kubeContext": "g", "kdsAddress": "kds"},
+                        "zones": [{"name": "z", "kubeContext": "zc"}]})
+    cli_default = _parser().parse_args(["--api-url", "u", "--system-namespace", "n"]).concurrency
+    assert cfg.export_concurrency == cli_default == ExportOptions().concurrency
