@@ -152,7 +152,7 @@ class FederationConfig:
     global_stack: str | None = None
     kds_tls: KdsTlsConfig = field(default_factory=KdsTlsConfig)
     license: str | None = field(default=None, repr=False)
-    export_concurrency: int = 16
+    export_concurrency: int = 32
     check: CheckConfig = field(default_factory=CheckConfig)
     zone_auth: ZoneAuthConfig = field(default_factory=ZoneAuthConfig)
     # Accepted, but worth saying (logged as warnings by the program).
@@ -531,7 +531,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
         global_stack=global_stack,
         kds_tls=kds_tls,
         license=license_text,
-        export_concurrency=int(top.number("exportConcurrency", 16, minimum=1)),
+        export_concurrency=int(top.number("exportConcurrency", 32, minimum=1)),
         check=check,
         zone_auth=zone_auth,
         warnings=tuple(warnings),
