@@ -49,9 +49,10 @@ def _number(kind: Callable[[str], float], *, minimum: float, strict: bool) -> Ca
 
 def _api_url(text: str) -> str:
     if not re.match(r"^https?://[^\s/]+", text):
-        suggestion = f"; e.g. http://{text}" if "://" not in text and text else ""
+        shown = redact_url(text) if "://" in text else re.sub(r"^[^/]*@", "***@", text)
+        suggestion = f"; e.g. http://{shown}" if "://" not in text and text else ""
         raise argparse.ArgumentTypeError(
-            f"{redact_url(text)!r} is not an http(s) URL with a host{suggestion}")
+            f"{shown!r} is not an http(s) URL with a host{suggestion}")
     return text
 
 
@@ -123,8 +124,8 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
-class _Terminated(BaseException):
-    """SIGTERM, handled as Ctrl-C is."""
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (the export waits for nothing either way)."""
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -154,10 +155,10 @@ def main(argv: Sequence[str]) -> int:
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
         return _main(argv)
-    except KeyboardInterrupt:
-        _interrupted("interrupted")
     except _Terminated:
         _interrupted("terminated")
+    except KeyboardInterrupt:
+        _interrupted("interrupted")
     return EXIT_INTERRUPTED
 
 

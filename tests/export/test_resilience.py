@@ -281,3 +281,12 @@ def test_a_mesh_created_between_two_pages_is_not_exported_twice(
     assert len(names) == len(set(names))
     assert [d for d in result.documents if d["kind"] == "Mesh"] == [
         d for d in clean.documents if d["kind"] == "Mesh"]
+
+
+def test_a_dns_failure_is_never_retried_even_once_the_control_plane_answered() -> None:
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
+
+    retry = RetryPolicy().build(connect=10)  # the budget after the first answer
+    error = NameResolutionError("kuma.invalid", None, OSError("Name or service not known"))  # type: ignore[arg-type]
+    with pytest.raises(MaxRetryError):
+        retry.increment("GET", "/meshes", error=error)
