@@ -103,7 +103,12 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     def progress(line: str) -> None:
         print(redact(line), file=stderr, flush=True)
 
-    with KumaApiClient(global_target) as global_client, KumaApiClient(zone_target) as zone_client:
+    try:
+        global_client, zone_client = KumaApiClient(global_target), KumaApiClient(zone_target)
+    except KumaApiError as error:  # a credential with a line break, a missing CA bundle
+        print(f"federation check: cannot reach the APIs: {redact(str(error))}", file=stderr)
+        return EXIT_USAGE
+    with global_client, zone_client:
         try:
             result = run_check(spec, global_client=RedactingApi(global_client, redact),
                                zone_client=RedactingApi(zone_client, redact), progress=progress)
