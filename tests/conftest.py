@@ -10,9 +10,9 @@ from tests.fake_kube import kubeconfig
 __all__ = ["kubeconfig"]
 
 
-import pytest  # noqa: E402
+import pytest
 
-from tests import canaries  # noqa: E402
+from tests import canaries
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -255,3 +255,27 @@ def test_no_canary_in_logs(caplog: pytest.LogCaptureFixture) -> None:
         logging.getLogger("x").warning(Redactor([TOKEN])(f"token {TOKEN}"))
     assert TOKEN not in caplog.text
     assert base64.b64encode(TOKEN.encode()).decode() not in caplog.text
+
+
+def test_the_program_gives_each_zone_export_its_deadline(monkeypatch: Any) -> None:
+    from components import program
+    from tests import factories
+
+    seen: list[ApiTarget] = []
+
+    class Recording:
+        def __init__(self, target: ApiTarget) -> None:
+            seen.append(target)
+
+        def __enter__(self) -> Recording:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    monkeypatch.setattr(program, "KumaApiClient", Recording)
+    monkeypatch.setattr(program, "export_zone", lambda client, options, progress: None)
+    cfg = factories.config(exportDeadlineSeconds=42)
+    program.export_from_zone(cfg, cfg.zones[0], 0)
+    assert seen[0].deadline_seconds == 42
+    assert seen[0].deadline_setting == "mesh-federation:exportDeadlineSeconds"

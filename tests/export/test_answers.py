@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from test_cli import cli
 from zone_data import zone_objects
 
-from components.export import ExportError, ExportOptions, export_zone
-from components.export import listing
+from components.export import ExportError, ExportOptions, export_zone, listing
 from components.export.documents import KUMA_API_VERSION, check_manifest
 from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 
