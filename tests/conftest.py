@@ -21,7 +21,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     fails, whatever it asserted itself."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
-    captured = "\n".join(content for _, content in report.sections)
+    # This phase's own sections ("Captured stdout call", "Captured log setup", ...).
+    captured = "\n".join(content for name, content in report.sections if name.endswith(report.when))
     leaked = [name for name, secret in (("token", canaries.TOKEN), ("password", canaries.PASSWORD))
               if secret in captured]
     if leaked and report.passed:
