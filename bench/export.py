@@ -1,32 +1,37 @@
-"""Benchmark: the export of a large zone over a slow link, parallel vs. sequential.
+"""Benchmark: exporting a zone over a slow link, three ways, each as a whole process.
 
-A loopback zone API (in its own process, so its GIL does not slow the
-client) serves 10,000 policies over 10 meshes and sleeps 20 ms per request,
-like a port-forward to a remote cluster. The export runs with the bounded
-pool, then one request at a time (kumactl's access pattern).
+A loopback zone API and a loopback Kubernetes API server holding the same objects (in their own
+process, so their GIL does not slow the client) sleep 20 ms per request, like a remote cluster.
+Each way runs `python -m components.export` as a fresh process (interpreter start, imports,
+requests, YAML), with the requests both servers saw and the client's CPU time:
+  kumactl  = the zone API one request at a time (kumactl's pattern: `--api-url --concurrency 1`);
+  zone API = `--api-url`, one GET per object, N in flight (16, 32 and 64 are measured);
+  kube     = `--kube-context`, one LIST per kind and page in the zone's Kubernetes API.
+Zones: 600 policies over 3 meshes, and 10,000 over 10. At 10,000 the kumactl pattern is measured
+on one mesh's slice (a tenth) and scaled by the request count, unless --full-sequential.
 
-Bounds printed:
-  chain  = the round trips that depend on each other (discovery -> meshes
-           -> longest list -> item), times the latency: the floor with an
-           unbounded pool;
-  pool   = ceil(requests / concurrency) x latency: the floor with the pool.
-The parallel export is compared with max(chain, pool).
+Bounds (latency x round trips that must follow one another):
+  zone API: 1 (/, /config, /_resources, /meshes) + the longest chain of list pages + 1 item GET,
+            or ceil(requests / in flight) when the pool is the limit;
+  kube:     1 (the same and API discovery) + the longest chain of LIST pages (one kind across
+            every mesh, `limit` 500).
+The export phase alone (in this process, no interpreter start or YAML) is compared with them.
 
-By default the sequential baseline is measured on one mesh's slice of the
-zone (a tenth of it) and scaled by the request count, so the run stays under
-two minutes; --full-sequential measures it on the whole zone (~4 minutes).
-
-    python bench/export.py [--quick] [--full-sequential] [--concurrency N]
+    python bench/export.py [--quick] [--full-sequential]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import multiprocessing
+import os
+import platform
 import resource
+import subprocess
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +43,10 @@ sys.path.insert(0, str(ROOT / "tests" / "export"))
 from fake_zone import FakeZone, Obj, k8s_object  # noqa: E402
 
 from components.export import ExportOptions, export_zone  # noqa: E402
+from components.export.kube_api import DEFAULT_LIST_LIMIT, KubeApiClient, KubeTarget  # noqa: E402
+from components.kube import service_proxy_url  # noqa: E402
 from components.kuma_api import ApiTarget, KumaApiClient  # noqa: E402
+from tests.export.fake_kube_api import FakeKubeApi  # noqa: E402
 
 # Per mesh, the policy mix (type name, path, count share).
 _MIX = [("MeshTimeout", 0.4), ("MeshTrafficPermission", 0.3), ("MeshRetry", 0.2), ("MeshHTTPRoute", 0.1)]
@@ -83,13 +91,20 @@ def _objects(resources: int, meshes: int, only_mesh: int | None = None) -> list[
 
 def _serve(resources: int, meshes: int, only_mesh: int | None, latency: float, conn: Any) -> None:
     zone = FakeZone(_types(), _objects(resources, meshes, only_mesh), latency=latency)
-    conn.send(zone.start())
-    conn.recv()  # run until the parent says stop
+    zone.start()
+    api = FakeKubeApi(zone, latency=latency)
+    api.start()
+    conn.send((zone.base_url, api.base_url))
+    while conn.recv() == "counts":  # anything else: stop
+        conn.send((len(zone.requests), len(api.requests)))
+        zone.requests.clear()
+        api.requests.clear()
+    api.stop()
     zone.stop()
 
 
-class _Server:
-    """A FakeZone in a child process."""
+class _Servers:
+    """A FakeZone and a FakeKubeApi over the same objects, in a child process."""
 
     def __init__(self, resources: int, meshes: int, only_mesh: int | None, latency: float) -> None:
         ctx = multiprocessing.get_context("fork")
@@ -98,89 +113,125 @@ class _Server:
             target=_serve, args=(resources, meshes, only_mesh, latency, child), daemon=True
         )
         self._proc.start()
-        self.base_url: str = self._conn.recv()
+        self.zone_url, self.kube_url = self._conn.recv()
+        self.kubeconfig = Path(tempfile.mkdtemp()) / "kubeconfig"
+        self.kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: zone\n"
+            f"clusters: [{{name: zone, cluster: {{server: '{self.kube_url}'}}}}]\n"
+            "users: [{name: u, user: {token: kube-bearer-token}}]\n"
+            "contexts: [{name: zone, context: {cluster: zone, user: u}}]\n")
+
+    def counts(self) -> tuple[int, int]:
+        self._conn.send("counts")
+        zone, kube = self._conn.recv()
+        return int(zone), int(kube)
 
     def stop(self) -> None:
         self._conn.send("stop")
         self._proc.join(10)
 
 
-class _CountingClient(KumaApiClient):
-    """Tracks peak concurrent requests."""
+def _process(servers: _Servers, *args: str) -> dict[str, Any]:
+    """One export as a whole process: wall, client CPU, requests, output digest."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("KUMA_API_TOKEN", None)
+    servers.counts()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "components.export", *args, "-q",
+                           "--system-namespace", "kuma-system"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"export {args} failed: {done.stderr}")
+    zone, kube = servers.counts()
+    return {"wall": wall, "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "requests": zone + kube, "digest": hashlib.sha256(done.stdout.encode()).hexdigest()[:12],
+            "documents": done.stdout.count("\nkind: ") + done.stdout.startswith("kind: ")}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._gate = threading.Lock()
-        self.in_flight = 0
-        self.peak = 0
 
-    def get_json(self, path: str, params: Any = None) -> Any:
-        with self._gate:
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
-        try:
-            return super().get_json(path, params)
-        finally:
-            with self._gate:
-                self.in_flight -= 1
-
-
-def _export(base_url: str, concurrency: int) -> tuple[float, int, int, int]:
-    target = ApiTarget(base_url, retries=0)
-    with _CountingClient(target, pool_size=concurrency) as client:
+def _kube_phase(servers: _Servers) -> float:
+    """The Kubernetes path's export alone, in this process (no interpreter start, no YAML)."""
+    proxy = ApiTarget(service_proxy_url(servers.kube_url, "kuma-system", "kuma-control-plane", 5681),
+                      headers={"Authorization": "Bearer kube-bearer-token"}, retries=0)
+    kube = KubeTarget(servers.kube_url, "zone", authorization="Bearer kube-bearer-token")
+    with KumaApiClient(proxy) as client, KubeApiClient(kube) as kube_api:
         start = time.perf_counter()
-        options = ExportOptions(profile="federation-with-policies", concurrency=concurrency)
-        result = export_zone(client, options)
-        wall = time.perf_counter() - start
-        return wall, result.requests, client.peak, len(result.documents)
+        export_zone(client, ExportOptions(), kube_api=kube_api)
+        return time.perf_counter() - start
+
+
+def _shares(per_mesh: int) -> int:
+    return max(int(per_mesh * share) for _kind, share in _MIX)
+
+
+def _zone(resources: int, meshes: int, latency: float, args: argparse.Namespace) -> None:
+    print(f"\n## {resources} policies over {meshes} meshes, {latency * 1000:g} ms per request")
+    servers = _Servers(resources, meshes, None, latency)
+    try:
+        runs: dict[str, dict[str, Any]] = {}
+        for n in (16, 32, 64):
+            runs[f"zone API, {n} in flight"] = _process(servers, "--api-url", servers.zone_url,
+                                                       "--concurrency", str(n))
+        runs["kube"] = _process(servers, "--kube-context", "zone", "--kubeconfig",
+                                str(servers.kubeconfig))
+        phase = _kube_phase(servers)
+        if resources <= 1000 or args.full_sequential:
+            runs["kumactl pattern"] = _process(servers, "--api-url", servers.zone_url,
+                                               "--concurrency", "1")
+            scaled = False
+        else:
+            scaled = True
+    finally:
+        servers.stop()
+    if scaled:
+        slice_servers = _Servers(resources, meshes, 0, latency)
+        try:
+            part = _process(slice_servers, "--api-url", slice_servers.zone_url, "--concurrency", "1")
+        finally:
+            slice_servers.stop()
+        full = runs["zone API, 16 in flight"]["requests"]
+        runs["kumactl pattern"] = {**part, "wall": part["wall"] / part["requests"] * full,
+                                   "cpu": part["cpu"] / part["requests"] * full, "requests": full,
+                                   "digest": "(scaled)", "documents": "-"}
+    per_mesh = resources // meshes
+    zone_chain = 1 + math.ceil(_shares(per_mesh) / 1000) + 1
+    kube_chain = 1 + max(1, math.ceil(_shares(per_mesh) * meshes / DEFAULT_LIST_LIMIT))
+    seq = runs["kumactl pattern"]["wall"]
+    print("| way | wall (s) | x kumactl | client CPU (s) | requests | bound (s) | wall / bound "
+          "| output |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, run in runs.items():
+        if name.startswith("zone API"):
+            n = int(name.split(", ")[1].split()[0])
+            bound = max(zone_chain, math.ceil(run["requests"] / n)) * latency
+        elif name == "kube":
+            bound = kube_chain * latency
+        else:
+            bound = run["requests"] * latency
+        print(f"| {name}{' (scaled from one mesh)' if name == 'kumactl pattern' and scaled else ''}"
+              f" | {run['wall']:.2f} | {seq / run['wall']:.1f}x | {run['cpu']:.2f} | "
+              f"{run['requests']} | {bound:.2f} | {run['wall'] / bound:.2f} | {run['digest']} |")
+    print(f"kube path, export phase alone: {phase:.3f} s = {phase / (kube_chain * latency):.2f} x its "
+          f"bound ({kube_chain} round trips x {latency * 1000:g} ms)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="2,000 resources instead of 10,000")
-    parser.add_argument("--full-sequential", action="store_true", help="sequential run on the whole zone")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--quick", action="store_true", help="the 600-policy zone only")
+    parser.add_argument("--full-sequential", action="store_true",
+                        help="the kumactl pattern on the whole 10,000-policy zone (~4 minutes)")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     args = parser.parse_args()
-    resources = 2_000 if args.quick else 10_000
-    meshes = 10
     latency = args.latency_ms / 1000
-
-    server = _Server(resources, meshes, None, latency)
-    try:
-        wall, requests, peak, documents = _export(server.base_url, args.concurrency)
-    finally:
-        server.stop()
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    if args.full_sequential:
-        seq_server = _Server(resources, meshes, None, latency)
-        scope = "whole zone"
-    else:
-        seq_server = _Server(resources, meshes, 0, latency)
-        scope = "mesh-0 slice"
-    try:
-        seq_wall, seq_requests, _, _ = _export(seq_server.base_url, 1)
-    finally:
-        seq_server.stop()
-    seq_estimate = seq_wall / seq_requests * requests
-
-    chain = 4  # discovery, meshes, one list page per (type, mesh), one item
-    chain_bound = chain * latency
-    pool_bound = math.ceil(requests / args.concurrency) * latency
-    bound = max(chain_bound, pool_bound)
-    print(f"zone: {resources} policies over {meshes} meshes, {args.latency_ms:g} ms per request")
-    print(f"parallel export (concurrency {args.concurrency}): {wall:.2f} s wall, {requests} requests, "
-          f"{documents} documents, peak in-flight {peak}, peak RSS {peak_mib:.0f} MiB")
-    print(f"sequential export ({scope}): {seq_requests} requests in {seq_wall:.2f} s "
-          f"= {seq_wall / seq_requests * 1000:.2f} ms/request "
-          f"-> {seq_estimate:.1f} s for {requests} requests")
-    print(f"speed-up vs sequential: {seq_estimate / wall:.1f}x (target >= 8x)")
-    print(f"bounds: chain {chain} x {args.latency_ms:g} ms = {chain_bound:.2f} s; pool "
-          f"ceil({requests}/{args.concurrency}) x {args.latency_ms:g} ms = {pool_bound:.2f} s")
-    print(f"wall / max(chain, pool) = {wall / bound:.2f} (target <= 2)")
+    print(f"# {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}")
+    _zone(600, 3, latency, args)
+    if not args.quick:
+        _zone(10_000, 10, latency, args)
     return 0
 
 

@@ -166,7 +166,7 @@ class FederationConfig:
     global_stack: str | None = None
     kds_tls: KdsTlsConfig = field(default_factory=KdsTlsConfig)
     license: str | None = field(default=None, repr=False)
-    export_concurrency: int = 16
+    export_concurrency: int = 32
     # One deadline per zone export (seconds): retries never add up to an unbounded wait.
     export_deadline_seconds: int = DEFAULT_EXPORT_DEADLINE_SECONDS
     check: CheckConfig = field(default_factory=CheckConfig)
@@ -513,7 +513,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
     warnings: list[str] = []
     top = _Reader(raw, "", problems)
     top.unknown_keys(TOP_LEVEL_KEYS)
-    export_concurrency = top.integer("exportConcurrency", 16, minimum=1)
+    export_concurrency = top.integer("exportConcurrency", 32, minimum=1)
     export_deadline = top.integer("exportDeadlineSeconds", DEFAULT_EXPORT_DEADLINE_SECONDS,
                                   minimum=1)
     role = top.string("role", "all") or "all"

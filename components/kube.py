@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.export.kube_api import KubeTarget
 from components.kuma_api import ApiTarget
 from components.redaction import CredentialError, clean_credential
 
@@ -72,6 +73,13 @@ def endpoint(context: str, kubeconfig: str | None = None) -> KubeEndpoint:
         except CredentialError as error:
             raise KubeAccessError(str(error)) from None
     return KubeEndpoint(str(configuration.host).rstrip("/"), verify, cert, authorization)
+
+
+def kube_target(context: str, kubeconfig: str | None = None) -> KubeTarget:
+    """The zone's Kubernetes API server as the export lists Kuma's objects there."""
+    kube = endpoint(context, kubeconfig)
+    return KubeTarget(server=kube.server, context=context, verify=kube.verify,
+                      client_cert=kube.client_cert, authorization=kube.authorization)
 
 
 def service_proxy_url(server: str, namespace: str, service: str, port: int) -> str:

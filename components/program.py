@@ -21,6 +21,7 @@ from components.chart_names import control_plane_service
 from components.chart_source import ChartSource
 from components.config import NAMESPACE, FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, counts_by_kind, export_zone
+from components.export.kube_api import KubeApiClient
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
 from components.forward_compat import mesh_name_warnings
@@ -68,18 +69,24 @@ def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiT
 
 
 def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ExportResult:
-    secret_source = None
-    if not zone.api_url:
-        # Through the service proxy Kuma sees an anonymous user: Secrets come from the kube API.
-        secret_source = kube.kube_secret_source(context=zone.kube_context, namespace=cfg.namespace,
-                                                kubeconfig=cfg.kubeconfig)
+    """Without apiUrl (the default), the objects are listed in the zone's Kubernetes API, one
+    LIST per kind, and the zone API is reached through the API server's service proxy for what
+    only it knows (version, config, resource types, the Mesh list); with apiUrl, everything comes
+    from the zone API, one GET per object, as kumactl reads it."""
     options = ExportOptions(profile=cfg.export_profile, target_namespace=cfg.namespace,
-                            concurrency=cfg.export_concurrency, secret_source=secret_source)
+                            concurrency=cfg.export_concurrency)
     # One deadline for the whole export: retries never add up to an unbounded wait.
     target = replace(zone_api_target(cfg, zone, index), deadline_seconds=cfg.export_deadline_seconds,
                      deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds")
-    with KumaApiClient(target) as client:
-        return export_zone(client, options, progress=lambda line: pulumi.log.info(f"{zone.name}: {line}"))
+
+    def progress(line: str) -> None:
+        pulumi.log.info(f"{zone.name}: {line}")
+    with KumaApiClient(target, pool_size=cfg.export_concurrency) as client:
+        if zone.api_url:
+            return export_zone(client, options, progress=progress)
+        with KubeApiClient(kube.kube_target(zone.kube_context, cfg.kubeconfig),
+                           pool_size=cfg.export_concurrency) as kube_api:
+            return export_zone(client, options, progress=progress, kube_api=kube_api)
 
 
 def _api_spec(cfg: FederationConfig, *, url: str | None, token: str | None, context: str,

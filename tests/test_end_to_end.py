@@ -13,8 +13,8 @@ import pytest
 
 from components.config import parse_config
 from components.program import build, outputs
+from tests.export.fake_kube_api import FakeKubeApi
 from tests.export.fake_zone import FakeZone, Obj, k8s_object, load_types
-from tests.fake_kube import FakeKubeApi
 from tests.pulumi_harness import UNKNOWN, monitor_of, run_program
 from tests.upstream import upstream_path
 
@@ -134,26 +134,25 @@ def test_a_failing_export_registers_nothing(zone):
     assert monitor_of(error.value).registrations == []
 
 
-def test_without_api_url_the_zone_is_read_through_the_kube_service_proxy(anonymous_zone, kubeconfig):
-    """The default path: no port-forward, no token: Kuma objects through the API server's
-    service proxy, Kuma Secrets from the Kubernetes API with the zone's context."""
-    FakeKubeApi.upstream = anonymous_zone.base_url
-    try:
+def test_without_api_url_the_zone_is_read_through_its_kubernetes_api(anonymous_zone, tmp_path):
+    """The default path: no port-forward, no token: the objects are listed in the zone's
+    Kubernetes API (one LIST per kind), Kuma's Secrets there by type, and the zone API is asked
+    through the API server's service proxy only for what the control plane knows."""
+    with FakeKubeApi(anonymous_zone) as api:
         cfg = parse_config({
-            "kubeconfig": kubeconfig,
+            "kubeconfig": api.kubeconfig(tmp_path / "kubeconfig"),
             "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com"},
             "zones": [{"name": "zone-1", "kubeContext": "mesh-zone"}]})
         monitor = run_program(lambda: build(cfg).global_.kds_url, preview=True)
-    finally:
-        FakeKubeApi.upstream = None
     exported = [r for r in monitor.registrations if r.parent.endswith("exported")]
     kinds = [r.type.rsplit(":", 1)[1] for r in exported]
     assert kinds.count("MeshTimeout") == POLICIES_PER_MESH * len(MESHES)
     secret_names = sorted(r.inputs["metadata"]["name"] for r in exported
                           if r.type == "kubernetes:core/v1:Secret")
-    # From the kube API's Secrets (test_kube.SECRETS), not from the zone API.
-    assert "default.ca-builtin-cert-ca-1" in secret_names
-    assert "user-token-signing-key-1" in secret_names
+    assert secret_names == ["default-db-password", "payments-db-password", "user-token-signing-key-1"]
+    assert not [r for r in anonymous_zone.requests if "format=k8s" in r]
+    assert [r for r in api.requests if r.startswith("/apis/kuma.io/v1alpha1/meshtimeouts")]
+    assert [r for r in api.requests if r.startswith(f"/api/v1/namespaces/{NS}/secrets")]
 
 
 def test_an_unreachable_zone_api_names_the_address_and_the_port_forward():

@@ -62,8 +62,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Export a Kuma / Kong Mesh zone's resources as Kubernetes manifests "
         "for its global control plane, as `kumactl export --format=kubernetes` does.",
     )
-    p.add_argument("--api-url", required=True, type=_api_url,
-                   help="zone control plane API, e.g. http://localhost:5681")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--api-url", type=_api_url, help="zone control plane API, e.g. http://localhost:5681 "
+                        "(one GET per object, as kumactl reads it)")
+    source.add_argument(
+        "--kube-context",
+        help="the zone cluster's kube context: objects are listed in its Kubernetes API (one LIST "
+        "per kind), the zone API is reached through the API server's service proxy")
+    p.add_argument("--kubeconfig", help="kubeconfig holding --kube-context (else ~/.kube/config)")
+    p.add_argument("--zone-namespace",
+                   help="with --kube-context: the zone control plane's namespace (default: "
+                   "--system-namespace)")
+    p.add_argument("--control-plane-service",
+                   help="with --kube-context: the zone control plane's Service (default: "
+                   "kuma-control-plane in kuma-system, else kong-mesh-control-plane)")
     p.add_argument("--token-file", help=f"file holding an admin user token (else env {TOKEN_ENV})")
     p.add_argument("--profile", choices=PROFILES, default="federation-with-policies")
     p.add_argument(
@@ -72,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the GLOBAL control plane's system namespace, where the objects must land; when "
         "it differs from the zone's (read from /config) the objects are requested in it",
     )
-    p.add_argument("--concurrency", type=_number(int, minimum=1, strict=False), default=16,
-                   help="parallel requests (default 16)")
+    p.add_argument("--concurrency", type=_number(int, minimum=1, strict=False), default=32,
+                   help="parallel requests (default 32, bench/README.md)")
     p.add_argument("--include-admin", action="store_true", help="also Secrets with profile all/no-dataplanes")
     p.add_argument(
         "--strip-zone-label",
@@ -167,10 +179,13 @@ def _main(argv: Sequence[str]) -> int:
     token, token_source = _token(args)
 
     # Heavy imports only once the arguments are known to be good.
+    from components import kube
     from components.export.exporter import export_zone
+    from components.export.kube_api import KubeApiClient
     from components.export.model import ExportError, ExportOptions
     from components.export.yaml_out import counts_by_kind, to_yaml
     from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+    from components.products import API_PORT, PRODUCTS
 
     def progress(message: str) -> None:
         if not args.quiet:
@@ -189,6 +204,19 @@ def _main(argv: Sequence[str]) -> int:
         address_hint="start `kubectl port-forward -n <system namespace> "
         "svc/<control plane service> 5681:5681` or pass the right --api-url",
     )
+    kube_api: KubeApiClient | None = None
+    if args.kube_context:
+        zone_ns = args.zone_namespace or args.system_namespace
+        product = PRODUCTS["kuma"] if zone_ns == PRODUCTS["kuma"].namespace else PRODUCTS["kong-mesh"]
+        try:
+            target = kube.service_proxy_target(
+                context=args.kube_context, namespace=zone_ns,
+                service=args.control_plane_service or product.control_plane_service,
+                port=API_PORT, kubeconfig=args.kubeconfig)
+            kube_api = KubeApiClient(kube.kube_target(args.kube_context, args.kubeconfig),
+                                     pool_size=args.concurrency)
+        except kube.KubeAccessError as exc:
+            return _fail(f"{exc}\nnothing was exported")
     options = ExportOptions(
         profile=args.profile,
         target_namespace=args.system_namespace,
@@ -198,7 +226,7 @@ def _main(argv: Sequence[str]) -> int:
     )
     try:
         with KumaApiClient(target, pool_size=args.concurrency) as client:
-            result = export_zone(client, options, progress=progress)
+            result = export_zone(client, options, progress=progress, kube_api=kube_api)
         text = to_yaml(result.documents)
         if args.output:
             _write_atomically(args.output, text)
@@ -206,10 +234,13 @@ def _main(argv: Sequence[str]) -> int:
         return _fail(f"{exc}\nnothing was exported")
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc}")
+    finally:
+        if kube_api is not None:
+            kube_api.close()
     warnings = list(result.warnings)
     if not result.documents:
-        warnings.append(f"the zone at {args.api_url} has nothing to export with profile "
-                        f"{args.profile}: no Mesh, Secret or policy; the output is empty")
+        warnings.append(f"the zone at {args.api_url or args.kube_context} has nothing to export "
+                        f"with profile {args.profile}: no Mesh, Secret or policy; the output is empty")
     for warning in warnings:
         print(f"WARNING: {_redact(warning)}", file=sys.stderr)
     counts = ", ".join(f"{n} {kind}" for kind, n in counts_by_kind(result.documents).items())

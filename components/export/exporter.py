@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from components.export import kube, listing, profiles
+from components.export import kube, kube_order, listing, profiles
 from components.export.discovery import parse_info, parse_resource_types
 from components.export.documents import check_manifest
+from components.export.kube_api import KubeApiClient, KubeKind
 from components.export.model import (
     FEDERATION_PROFILES,
     MAX_PAGE_SIZE,
@@ -47,6 +48,8 @@ def _validate(options: ExportOptions) -> None:
         raise ExportError(
             f"page size {options.page_size} is out of range: Kuma accepts 1..{MAX_PAGE_SIZE}"
         )
+    if options.kube_page_size < 1:
+        raise ExportError(f"kube page size must be at least 1, not {options.kube_page_size}")
 
 
 def _version_tuple(version: str) -> tuple[int, int] | None:
@@ -89,8 +92,12 @@ class _Run:
         options: ExportOptions,
         pool: ThreadPoolExecutor,
         progress: Progress | None,
+        kube_api: KubeApiClient | None = None,
     ) -> None:
         self.client = client
+        # With it, objects come from the zone's Kubernetes API, one LIST per kind (kube_api.py).
+        self.kube_api = kube_api
+        self.kinds: dict[str, KubeKind] = {}
         self.options = options
         self.pool = pool
         self.progress = progress or (lambda _message: None)
@@ -124,6 +131,11 @@ class _Run:
         answers: dict[str, Any] = {}
         for path in ("/", "/config", "/_resources"):
             self.submit(_setter(answers, path), self.get, path)
+        # The Mesh list needs nothing else: it rides in the first round trip.
+        self.submit(_setter(answers, "meshes"), listing.list_all, self.client, "meshes",
+                    self.options.page_size)
+        if self.kube_api is not None:
+            self.submit(self._set_kinds, self.kube_api.kuma_kinds)
         self.drain()
         info = parse_info(answers["/"], answers["/config"])
         available = parse_resource_types(answers["/_resources"])
@@ -161,10 +173,13 @@ class _Run:
             excluded.add(kube.ZONE_LABEL)
         self.excluded = frozenset(excluded)
 
-        meshes: list[Item] = listing.list_all(self.client, "meshes", self.options.page_size)
+        meshes: list[Item] = answers["meshes"]
         mesh_names = [_item_name(m, "meshes") for m in meshes]
         self.progress(f"{len(mesh_names)} meshes; listing {len(selected)} resource types")
         return self._export(info, available, selected, meshes, mesh_names)
+
+    def _set_kinds(self, kinds: dict[str, KubeKind]) -> None:
+        self.kinds = kinds
 
     def _note_version(self, info: ControlPlaneInfo) -> None:
         version = _version_tuple(info.version)
@@ -192,14 +207,17 @@ class _Run:
         def on_listed(slot: _ListSlot) -> Callable[[Any], None]:
             return lambda items: self._listed(slot, items, dataplanes, exports_dataplanes)
 
-        if any(t.name == profiles.MESH for t in selected):
+        if self.kube_api is not None:
+            self._list_from_kube(selected, mesh_names, mesh_objects, slots, sourced, dataplanes,
+                                 exports_dataplanes)
+        elif any(t.name == profiles.MESH for t in selected):
             for index, name in enumerate(mesh_names):
                 self.items_total += 1
                 path = f"meshes/{_seg(name)}"
                 self.submit(self._keep(mesh_objects, index, profiles.MESH, name, path),
                             self.get_item, path, self.k8s_params, profiles.MESH, name)
 
-        for rtype in selected:
+        for rtype in selected if self.kube_api is None else ():
             if rtype.name == profiles.MESH:
                 continue
             if self.options.secret_source is not None and rtype.name in profiles.ADMIN_ONLY:
@@ -240,6 +258,76 @@ class _Run:
             requests=0,  # filled in by export_zone
             from_global=tuple(self.from_global),
         )
+
+    # -- the Kubernetes API path ----------------------------------------------
+
+    def _kind(self, rtype: ResourceType) -> KubeKind:
+        kind = self.kinds.get(rtype.name)
+        if kind is None:
+            raise ExportError(
+                f"the zone's /_resources lists {rtype.name}, but its Kubernetes API serves no "
+                f"kuma.io/v1alpha1 kind {rtype.name}: are the CRDs of the zone's chart version "
+                "installed? Set the zone's apiUrl to export through the zone API instead")
+        return kind
+
+    def _list_from_kube(
+        self,
+        selected: Sequence[ResourceType],
+        mesh_names: Sequence[str],
+        mesh_objects: dict[int, dict[str, Any]],
+        slots: list[_ListSlot],
+        sourced: dict[str, list[Mapping[str, Any]]],
+        dataplanes: dict[str, int],
+        counting: bool,
+    ) -> None:
+        """One LIST (page after page) per selected kind, all side by side; then each object in
+        the slot where the zone API would have listed it."""
+        assert self.kube_api is not None
+        api = self.kube_api
+        limit = self.options.kube_page_size
+        listed: dict[str, list[dict[str, Any]]] = {}
+        for rtype in selected:
+            if rtype.name in profiles.ADMIN_ONLY:
+                if self.options.secret_source is not None:
+                    self.submit(_setter(sourced, rtype.name), self.options.secret_source,
+                                rtype.name)
+                else:
+                    self.submit(_setter(listed, rtype.name), api.list_secrets,
+                                self.zone_namespace, kube.SECRET_TYPES[rtype.name], limit)
+                continue
+            self.submit(_setter(listed, rtype.name), api.list_kind, self._kind(rtype), limit)
+        self.drain()
+        for rtype in selected:
+            if rtype.name not in listed:
+                continue
+            objects = listed.pop(rtype.name)
+            if rtype.name == profiles.MESH:
+                by_name = {kube_order.kuma_name(o, rtype.name): o for o in objects}
+                for index, name in enumerate(mesh_names):
+                    if name not in by_name:
+                        raise ExportError(
+                            f"Mesh {name} is listed by the zone API but not by its Kubernetes "
+                            "API: it changed while it was read; retry")
+                    mesh_objects[index] = by_name[name]
+                continue
+            in_order: list[tuple[str | None, list[Mapping[str, Any]]]]
+            if rtype.mesh_scoped:
+                grouped = kube_order.by_mesh(objects, rtype.name, mesh_names)
+                in_order = [(mesh, grouped[mesh]) for mesh in mesh_names]
+            else:
+                in_order = [(None, kube_order.global_order(objects, rtype.name))]
+            for mesh, members in in_order:
+                slot = _ListSlot(rtype, mesh)
+                slots.append(slot)
+                for obj in members:
+                    name = str(obj["metadata"]["name"])
+                    if rtype.name == profiles.GLOBAL_SECRET and name in kube.NEVER_EXPORTED:
+                        continue
+                    slot.names.append(name)
+                    slot.objects[len(slot.objects)] = dict(obj)
+                self.items_done += len(slot.objects)
+                if counting and rtype.name == profiles.DATAPLANE and mesh is not None:
+                    dataplanes[mesh] = len(slot.names)
 
     # -- callbacks (main thread) ------------------------------------------
 
@@ -434,14 +522,23 @@ class _Run:
 
 
 def export_zone(
-    client: KumaApiClient, options: ExportOptions, *, progress: Progress | None = None
+    client: KumaApiClient,
+    options: ExportOptions,
+    *,
+    progress: Progress | None = None,
+    kube_api: KubeApiClient | None = None,
 ) -> ExportResult:
-    """Export the zone behind client as Kubernetes manifests, in kumactl's order."""
+    """Export the zone behind client as Kubernetes manifests, in kumactl's order.
+
+    With `kube_api` (the zone's Kubernetes API server), the objects are listed there, one LIST
+    per kind, and the zone API (`client`, e.g. through the API server's service proxy) is asked
+    only what the control plane knows: GET /, /config, /_resources and the Mesh list."""
     _validate(options)
     before = client.requests_made
+    kube_before = kube_api.requests_made if kube_api is not None else 0
     pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="kuma-export")
     try:
-        result = _Run(client, options, pool, progress).run()
+        result = _Run(client, options, pool, progress, kube_api).run()
     except BaseException as failure:
         # Fail fast: queued reads are dropped, waits between retries end now, running reads end
         # within their timeouts; on Ctrl-C nothing is waited for (the caller exits).
@@ -454,6 +551,7 @@ def export_zone(
         control_plane=result.control_plane,
         warnings=result.warnings,
         dataplanes=result.dataplanes,
-        requests=client.requests_made - before,
+        requests=client.requests_made - before
+        + (kube_api.requests_made - kube_before if kube_api is not None else 0),
         from_global=result.from_global,
     )

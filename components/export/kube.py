@@ -31,6 +31,9 @@ _UNIVERSAL_META = frozenset(
 # global breaks TLS between control planes and to Envoy admin.
 NEVER_EXPORTED = frozenset({"envoy-admin-ca", "inter-cp-ca"})
 SIGNING_KEY_PREFIX = "user-token-signing-key"
+# The Secret types Kuma keeps its Secrets and GlobalSecrets in on Kubernetes
+# (pkg/plugins/common/k8s/names.go: MeshSecretType, GlobalSecretType).
+SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}
 
 
 def builtin_cert_secret(mesh: str, backend: str) -> str:

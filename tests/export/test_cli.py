@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ import pytest
 import yaml
 from fake_zone import FakeZone
 from zone_data import federation_with_policies_order, zone_objects
+
+from tests.export.fake_kube_api import FakeKubeApi
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -120,3 +122,54 @@ def test_missing_token_file(zone: FakeZone) -> None:
 def test_bad_arguments() -> None:
     done = cli("--api-url", "http://127.0.0.1:9", "--system-namespace", "x", "--profile", "nope")
     assert done.returncode == 2 and done.stdout == ""
+
+
+@pytest.fixture
+def kube_zone(resource_types: list[dict[str, Any]],
+              zone_factory: Callable[..., FakeZone]) -> Iterator[FakeKubeApi]:
+    """The same zone behind a Kubernetes API server; Kuma reads are anonymous through its proxy."""
+    with FakeKubeApi(zone_factory(resource_types, zone_objects())) as api:
+        yield api
+
+
+def test_kube_context_prints_what_api_url_prints(zone: FakeZone, kube_zone: FakeKubeApi,
+                                                 tmp_path: Path) -> None:
+    config = kube_zone.kubeconfig(tmp_path / "kubeconfig")
+    done = cli("--kube-context", "mesh-zone", "--kubeconfig", config,
+               "--system-namespace", "kuma-system", token=None)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == cli("--api-url", zone.base_url, "--system-namespace", "kuma-system").stdout
+    assert kinds_and_names(done.stdout) == federation_with_policies_order()
+    assert not [r for r in kube_zone.zone.requests if "format=k8s" in r]
+
+
+def test_kube_context_failures_print_nothing_and_name_the_fix(kube_zone: FakeKubeApi,
+                                                              tmp_path: Path) -> None:
+    config = kube_zone.kubeconfig(tmp_path / "kubeconfig")
+    unknown = cli("--kube-context", "mesh-zoen", "--kubeconfig", config,
+                  "--system-namespace", "kuma-system", token=None)
+    assert unknown.returncode == 1 and unknown.stdout == ""
+    assert "mesh-zoen" in unknown.stderr and "kubectl config get-contexts" in unknown.stderr
+    kube_zone.forbidden.add(("list", "meshtimeouts"))
+    out = tmp_path / "out.yaml"
+    denied = cli("--kube-context", "mesh-zone", "--kubeconfig", config, "--output", str(out),
+                 "--system-namespace", "kuma-system", token=None)
+    assert denied.returncode == 1 and denied.stdout == "" and not out.exists()
+    assert 'cannot list resource "meshtimeouts"' in denied.stderr
+    assert "mesh-federation-zone-export" in denied.stderr and "nothing was exported" in denied.stderr
+
+
+def test_api_url_and_kube_context_exclude_each_other(zone: FakeZone) -> None:
+    done = cli("--api-url", zone.base_url, "--kube-context", "x", "--system-namespace", "kuma-system")
+    assert done.returncode == 2 and "not allowed with argument" in done.stderr
+
+
+def test_one_default_concurrency_for_the_program_the_cli_and_the_library() -> None:
+    from components.config import parse_config
+    from components.export import ExportOptions
+    from components.export.cli import _parser
+
+    cfg = parse_config({"global": {"kubeContext": "g", "kdsAddress": "kds"},
+                        "zones": [{"name": "z", "kubeContext": "zc"}]})
+    cli_default = _parser().parse_args(["--api-url", "u", "--system-namespace", "n"]).concurrency
+    assert cfg.export_concurrency == cli_default == ExportOptions().concurrency

@@ -17,7 +17,9 @@ few controllers whose results Helm, kubectl and the program wait for, and says s
 - a LoadBalancer Service gets an ingress address through the status subresource, as a cloud
   controller would;
 - the kuma chart's admission webhooks are deleted as soon as they appear (tier 1 only, where no
-  kuma-cp runs to serve them: with `failurePolicy: Fail` every kuma.io write would fail).
+  kuma-cp runs to serve them: with `failurePolicy: Fail` every kuma.io write would fail);
+- a foreground delete (pulumi-kubernetes' default) completes, as the garbage collector would
+  complete it for an object without dependents.
 """
 
 from __future__ import annotations
@@ -176,6 +178,12 @@ def write_kubeconfig(path: Path, servers: Sequence[ApiServer]) -> None:
     path.chmod(0o600)
 
 
+# The namespaced kinds whose foreground deletes PodlessControllers completes.
+GARBAGE_COLLECTED = (("/api/v1", "secrets"), ("/api/v1", "configmaps"), ("/api/v1", "services"),
+                     ("/api/v1", "serviceaccounts"), ("/apis/apps/v1", "deployments"),
+                     ("/apis/apps/v1", "replicasets"), ("/apis/batch/v1", "jobs"))
+
+
 class KubeRest:
     """The few REST calls the podless controllers make, on plain JSON (no client models)."""
 
@@ -196,7 +204,7 @@ class KubeRest:
         if answer.status in (404, 409):  # raced with a delete or another write: next round
             return None
         if answer.status >= 300:
-            raise RuntimeError(f"{method} {path}: {answer.status} {answer.data[:300]!r}")
+            raise RuntimeError(f"{method} {path}: {answer.status} {answer.data[:1500]!r}")
         return json.loads(answer.data)
 
     def items(self, path: str) -> list[dict[str, Any]]:
@@ -228,11 +236,12 @@ class PodlessControllers:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for step in (self._deployments, self._jobs, self._load_balancers, self._webhooks):
+            for step in (self._deployments, self._jobs, self._load_balancers, self._webhooks,
+                         self._garbage_collector):
                 try:
                     step()
                 except Exception as exc:  # the thread must live on; the test reads `errors`
-                    self.errors.append(f"{step.__name__}: {exc!r}"[:500])
+                    self.errors.append(f"{step.__name__}: {exc!r}"[:2000])
             self._stop.wait(self.interval)
 
     # -- the deployment controller and a kubelet whose pods start at once --------------------
@@ -276,7 +285,11 @@ class PodlessControllers:
                 old_name = old["metadata"]["name"]
                 self._api.call("PATCH", f"{apps}/replicasets/{old_name}", {"spec": {"replicas": 0}})
                 self._api.call("PATCH", f"{apps}/replicasets/{old_name}/status", {"status": {
-                    "replicas": 0, "readyReplicas": 0, "availableReplicas": 0}})
+                    "replicas": 0, "fullyLabeledReplicas": 0, "readyReplicas": 0,
+                    "availableReplicas": 0}})
+        if int(current["spec"].get("replicas", 1)) != replicas:
+            # A template rolled back to: its old ReplicaSet scales up again.
+            self._api.call("PATCH", f"{apps}/replicasets/{rs_name}", {"spec": {"replicas": replicas}})
         if int(current.get("status", {}).get("readyReplicas", 0)) != replicas:
             self._api.call("PATCH", f"{apps}/replicasets/{rs_name}/status", {"status": {
                 "replicas": replicas, "fullyLabeledReplicas": replicas, "readyReplicas": replicas,
@@ -328,6 +341,22 @@ class PodlessControllers:
                 path = f"/api/v1/namespaces/{meta['namespace']}/services/{meta['name']}/status"
                 ingress = [{"ip": self.load_balancer_ip}]
                 self._api.call("PATCH", path, {"status": {"loadBalancer": {"ingress": ingress}}})
+
+    # -- the garbage collector's part in a foreground delete --------------------------------------
+
+    def _garbage_collector(self) -> None:
+        """pulumi-kubernetes deletes with `propagationPolicy: Foreground`: the API server marks the
+        object with the `foregroundDeletion` finalizer and the garbage collector removes it once
+        the dependents are gone. The kinds the program deletes (Secrets, and what a Helm release
+        holds) have no dependents here: the finalizer is removed at once."""
+        for base, kind in GARBAGE_COLLECTED:
+            for obj in self._api.items(f"{base}/{kind}"):
+                meta = obj["metadata"]
+                finalizers = meta.get("finalizers") or []
+                if meta.get("deletionTimestamp") and "foregroundDeletion" in finalizers:
+                    path = f"{base}/namespaces/{meta['namespace']}/{kind}/{meta['name']}"
+                    left = [f for f in finalizers if f != "foregroundDeletion"]
+                    self._api.call("PATCH", path, {"metadata": {"finalizers": left or None}})
 
     # -- no kuma-cp to serve the admission webhooks (tier 1) ---------------------------------------
 

@@ -71,12 +71,17 @@ class Pulumi:
         })
         return env
 
-    def run(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([self.tools.path("pulumi"), *args, "--non-interactive"],
+    def run(self, *args: str, check: bool = True, timeout: float = 900,
+            shown: str | None = None) -> subprocess.CompletedProcess[str]:
+        # Every command names its stack: a second clone has none selected.
+        argv = list(args)
+        if args[:2] != ("stack", "init"):
+            argv[argv.index("--") if "--" in argv else len(argv):0] = ["--stack", self.stack]
+        result = subprocess.run([self.tools.path("pulumi"), "--non-interactive", *argv],
                                 cwd=self.project, env=self.env(), text=True, capture_output=True,
                                 timeout=timeout)
         if check and result.returncode != 0:
-            raise AssertionError(f"pulumi {' '.join(args)} failed ({result.returncode}):\n"
+            raise AssertionError(f"pulumi {shown or ' '.join(args)} failed ({result.returncode}):\n"
                                  f"{result.stdout[-6000:]}\n{result.stderr[-4000:]}")
         return result
 
@@ -90,7 +95,7 @@ class Pulumi:
         self.run("stack", "init", self.stack)
         self.write_config(config)
         for key, value in (secrets or {}).items():
-            self.run("config", "set", "--secret", "--path", key, value)
+            self.set_secret(key, value)
 
     def write_config(self, config: dict[str, Any]) -> None:
         """Plain values merged into the stack file, keeping the encrypted ones and the salt."""
@@ -101,7 +106,9 @@ class Pulumi:
         stack_file.write_text(yaml.safe_dump(current, sort_keys=False))
 
     def set_secret(self, key: str, value: str) -> None:
-        self.run("config", "set", "--secret", "--path", key, value)
+        # `--`: a PEM starts with dashes. The value is never shown in a failure.
+        self.run("config", "set", "--secret", "--path", key, "--", value,
+                 shown=f"config set --secret --path {key} [secret]")
 
     def preview(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("preview", "--diff", *extra, check=check)

@@ -88,7 +88,7 @@ def apply(clusters: Clusters, context: str, objects: Iterable[Mapping[str, Any]]
 
 def stored_objects(clusters: Clusters, context: str) -> list[dict[str, Any]]:
     """Every kuma.io object and Kuma Secret the zone's API server stores, as it stores them."""
-    kinds = ",".join(["meshes.kuma.io", *(f"{k.lower()}s.kuma.io" for k in POLICY_KINDS)])
+    kinds = "meshes.kuma.io,meshtimeouts.kuma.io,meshretries.kuma.io,meshcircuitbreakers.kuma.io"
     items = list(clusters.get_json(context, kinds, "--all-namespaces")["items"])
     secrets = clusters.get_json(context, "secrets", "--namespace", SYSTEM_NAMESPACE)["items"]
     items += [s for s in secrets if str(s.get("type", "")).startswith("system.kuma.io/")]

@@ -106,9 +106,10 @@ def export_documents(zone: Zone) -> list[dict[str, Any]]:
     """What the export produces for this zone: the program's own exporter, through its CLI."""
     result = subprocess.run(
         [sys.executable, "-m", "components.export", "--api-url", zone.fake.base_url, "--quiet",
-         "--profile", "federation-with-policies"],
+         "--profile", "federation-with-policies", "--system-namespace", SYSTEM_NAMESPACE],
         cwd=REPO_ROOT, env={"KUMA_API_TOKEN": f"{ZONE_API_TOKEN}-{zone.name}", "PATH": "/usr/bin:/bin"},
-        text=True, capture_output=True, check=True, timeout=300)
+        text=True, capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
@@ -194,8 +195,12 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     # 5. the way back: standalone values again, the copies stay on the global.
     stack.write_config({"mesh-federation:zones": _with_federated_false(stack)})
     stack.up()
-    back = helm_values(clusters, "zone-1")["controlPlane"]
-    assert back.get("mode", "standalone") == "standalone"
+    # The 2.x chart knows modes zone and global: a zone without a global address is standalone
+    # (charts/kuma/values.yaml `controlPlane.mode`, templates/_helpers.tpl).
+    back_values = helm_values(clusters, "zone-1")
+    back = back_values["controlPlane"]
+    assert (back["mode"], back["kdsGlobalAddress"]) == ("zone", "")
+    assert back_values["ingress"]["enabled"] is False
     assert back["resources"]["requests"]["cpu"] == USER_VALUE[1]
     assert all(on_global(clusters, d) is not None for d in expected)
 
