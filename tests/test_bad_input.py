@@ -264,7 +264,7 @@ def test_the_program_gives_each_zone_export_its_deadline(monkeypatch: Any) -> No
     seen: list[ApiTarget] = []
 
     class Recording:
-        def __init__(self, target: ApiTarget) -> None:
+        def __init__(self, target: ApiTarget, **_: object) -> None:
             seen.append(target)
 
         def __enter__(self) -> Recording:
