@@ -7,6 +7,8 @@ collected and reported at once, naming the key and the fix, before anything is r
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -16,6 +18,7 @@ from typing import Any, Literal
 from components.chart_names import KDS_GRPC_PORT_ENV, chart_value, service_enabled
 from components.forward_compat import is_rfc1035_label, zone_name_warning
 from components.products import KDS_PORT, LTS_2X, NEWEST_2X, PRODUCTS, Product
+from components.redaction import CredentialError, clean_credential, redact_url
 
 NAMESPACE = "mesh-federation"
 EXPORT_PROFILES = ("federation-with-policies", "federation")
@@ -32,8 +35,19 @@ _DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 ROLES = ("all", "global", "zones")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
 _IPV6 = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
+# An exact chart version: the export's rules and the chart must agree, so no range, no `2.x`.
+_EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+# Every top-level key of the `mesh-federation` namespace.
+TOP_LEVEL_KEYS = frozenset({
+    "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
+    "zones", "kubeconfig", "kdsTls", "license", "exportConcurrency", "exportDeadlineSeconds",
+    "check", "role", "globalStack", "zoneAuth",
+})
+# Top-level keys holding an object (read with get_object); the others are plain values.
+OBJECT_KEYS = frozenset({"global", "zones", "check", "kdsTls", "zoneAuth"})
+DEFAULT_EXPORT_DEADLINE_SECONDS = 300
 
 THREE_X_CHANGES = (
     "Kong Mesh / Kuma 3.0 changed the federation flow this program automates: a global control "
@@ -153,6 +167,8 @@ class FederationConfig:
     kds_tls: KdsTlsConfig = field(default_factory=KdsTlsConfig)
     license: str | None = field(default=None, repr=False)
     export_concurrency: int = 32
+    # One deadline per zone export (seconds): retries never add up to an unbounded wait.
+    export_deadline_seconds: int = DEFAULT_EXPORT_DEADLINE_SECONDS
     check: CheckConfig = field(default_factory=CheckConfig)
     zone_auth: ZoneAuthConfig = field(default_factory=ZoneAuthConfig)
     # Accepted, but worth saying (logged as warnings by the program).
@@ -173,6 +189,10 @@ def parse_kds_address(raw: str, key: str, problems: list[str],
     host, port = raw, default_port
     if raw.startswith("["):  # [ipv6]:port
         end = raw.find("]")
+        if end == -1:
+            problems.append(f"{key}: {raw!r} opens a bracket it does not close; {fix}, or "
+                            "`[2001:db8::1]:5685` for an IPv6 address")
+            return None
         host, rest = raw[: end + 1], raw[end + 1 :]
         if rest:
             if not rest.startswith(":"):
@@ -186,15 +206,24 @@ def parse_kds_address(raw: str, key: str, problems: list[str],
             return None
     elif raw.count(":") == 1:
         host, port_text = raw.split(":")
+    elif ":" in raw:
+        problems.append(f"{key}: {raw!r} looks like a bare IPv6 address: put it in brackets, "
+                        f"e.g. `[{raw}]` or `[{raw}]:5685`")
+        return None
     else:
         port_text = ""
+    if not port_text and raw.endswith(":"):
+        problems.append(f"{key}: {raw!r} ends with ':' but gives no port; {fix}")
+        return None
     if port_text:
         if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
             problems.append(f"{key}: port {port_text!r} is not a number from 1 to 65535; {fix}")
             return None
         port = int(port_text)
-    if not host.startswith("[") and not _HOSTNAME.match(host):
-        problems.append(f"{key}: {host!r} is not a valid host name or IP address; {fix}")
+    if not host.startswith("[") and (len(host) > 253 or not all(
+            _HOST_LABEL.match(label) and len(label) <= 63 for label in host.split("."))):
+        problems.append(f"{key}: {host!r} is not a valid host name or IP address (dot-separated "
+                        f"labels of letters, digits and '-', none empty); {fix}")
         return None
     return KdsAddress(host=host, port=port)
 
@@ -239,12 +268,47 @@ class _Reader:
             return default
         return value
 
+    def credential(self, name: str) -> str | None:
+        """A token: surrounding whitespace dropped; a line break or another control character
+        inside refused, naming the key, never showing the value."""
+        value = self.string(name)
+        if value is None:
+            return None
+        try:
+            return clean_credential(value, f"{NAMESPACE}:{self.path(name)}")
+        except CredentialError as error:
+            self.problems.append(f"{self.path(name)}: {error}")
+            return None
+
     def number(self, name: str, default: float, *, minimum: float) -> float:
         value = self.raw.get(name, default)
         try:
+            if isinstance(value, bool):
+                raise ValueError
             number = float(value)
-        except (TypeError, ValueError):
+            if not math.isfinite(number):
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
             self.problems.append(f"{self.path(name)}: expected a number, got {value!r}")
+            return default
+        if number < minimum:
+            self.problems.append(f"{self.path(name)}: must be at least {minimum}, got {value!r}")
+            return default
+        return number
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        """A whole number (Pulumi hands plain values over as strings): `1.5`, `nan`, `true`, `abc`
+        are refused naming the key, never silently replaced by the default."""
+        value = self.raw.get(name, default)
+        text = value.strip() if isinstance(value, str) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif text is not None and re.fullmatch(r"[+-]?\d+", text):
+            number = int(text)
+        else:
+            self.problems.append(
+                f"{self.path(name)}: expected a whole number of at least {minimum}, got {value!r}; "
+                f"set it with `pulumi config set --path '{NAMESPACE}:{self.path(name)}' {default}`")
             return default
         if number < minimum:
             self.problems.append(f"{self.path(name)}: must be at least {minimum}, got {value!r}")
@@ -258,17 +322,25 @@ class _Reader:
             return {}
         return value
 
-    def unknown_keys(self, known: set[str]) -> None:
-        for name in sorted(set(self.raw) - known):
+    def unknown_keys(self, known: set[str] | frozenset[str]) -> None:
+        for name in sorted(set(self.raw) - known, key=str):
+            near = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
+            near += [k for k in sorted(known) if not near and k.lower() == str(name).lower()]
+            suggestion = f"did you mean {self.path(near[0])}? " if near else ""
             self.problems.append(
-                f"{self.path(name)}: unknown key; known keys here: {', '.join(sorted(known))}"
+                f"{self.path(str(name))}: unknown key; {suggestion}known keys here: "
+                f"{', '.join(sorted(known))}. Remove it with `pulumi config rm --path "
+                f"'{NAMESPACE}:{self.path(str(name))}'`"
             )
 
 
 def _chart_version(value: str, problems: list[str]) -> None:
     major = value.lstrip("v").split(".", 1)[0]
-    if not major.isdigit():
-        problems.append(f"chartVersion: {value!r} is not a version like 2.14.3")
+    if not major.isdigit() or (int(major) < 3 and not _EXACT_VERSION.match(value)):
+        problems.append(
+            f"chartVersion: {value!r} is not an exact version like {NEWEST_2X}: the export's rules "
+            "and the chart installed must be the same version, so no range, wildcard or spaces; "
+            f"set it with `pulumi config set {NAMESPACE}:chartVersion {NEWEST_2X}`")
     elif int(major) >= 3:
         problems.append(
             f"chartVersion: {value!r} is a 3.x chart; this program federates 2.x control planes. "
@@ -285,7 +357,8 @@ def _chart_version(value: str, problems: list[str]) -> None:
 
 def _url(value: str | None, key: str, problems: list[str]) -> str | None:
     if value is not None and not re.match(r"^https?://[^\s/]+", value):
-        problems.append(f"{key}: {value!r} is not an http(s) URL, e.g. http://localhost:5681")
+        shown = redact_url(value) if "://" in value else re.sub(r"^[^/]*@", "***@", value)
+        problems.append(f"{key}: {shown!r} is not an http(s) URL, e.g. http://localhost:5681")
         return None
     return value.rstrip("/") if value else None
 
@@ -306,6 +379,63 @@ def _chart_values(values: Mapping[str, Any], key: str, product: Product,
             f"{product.service_prefix}-global-zone-sync): remove it with `pulumi config rm "
             f"--path '{NAMESPACE}:{key}.{where}'`")
     return values
+
+
+def _owned_values(values: Mapping[str, Any], key: str, product: Product, problems: list[str],
+                  *, is_global: bool, federated: bool) -> None:
+    """Refuse Helm values that set what federation itself sets (components/helm_values.py):
+    merged last, they would win, and the control plane would federate wrongly with nothing said.
+    Each names the config key that sets it instead."""
+    prefix = product.values_prefix
+    chart: Any = values
+    for depth, part in enumerate(prefix):
+        chart = chart.get(part) if isinstance(chart, Mapping) else None
+        if chart is not None and not isinstance(chart, Mapping):
+            where = ".".join((key, *prefix[: depth + 1]))
+            problems.append(
+                f"{where}: must be an object of Helm values, not a {type(chart).__name__}: it would "
+                f"replace every value the program sets under it; remove it with `pulumi config rm "
+                f"--path '{NAMESPACE}:{where}'`")
+            return
+    if not isinstance(chart, Mapping):
+        return
+    owned: list[tuple[tuple[str, ...], str]] = [(("controlPlane", "mode"), "role (global or zones)")]
+    if not is_global:
+        owned += [
+            (("controlPlane", "zone"), key.removesuffix(".values") + ".name"),
+            (("controlPlane", "kdsGlobalAddress"), "global.kdsAddress"),
+            (("controlPlane", "tls", "kdsZoneClient"), "kdsTls.mode (and kdsTls.caCert)"),
+        ]
+        if federated:
+            owned.append((("ingress", "enabled"),
+                          key.removesuffix(".values") + ".federated (a federated zone runs an ingress)"))
+    control_plane = chart.get("controlPlane")
+    if control_plane is not None and not isinstance(control_plane, Mapping):
+        where = ".".join((key, *prefix, "controlPlane"))
+        problems.append(f"{where}: must be an object of Helm values: it would replace the control "
+                        f"plane values the program sets; remove it with `pulumi config rm --path "
+                        f"'{NAMESPACE}:{where}'`")
+        return
+    for path, instead in owned:
+        node: Any = chart
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is None:
+            continue
+        where = ".".join((key, *prefix, *path))
+        problems.append(
+            f"{where}: the program sets this itself for federation; set {instead} instead, and "
+            f"remove it with `pulumi config rm --path '{NAMESPACE}:{where}'`")
+
+
+def _rename(name: str, taken: set[str]) -> str:
+    """A DNS-1123 label from `name` that no other zone has."""
+    base = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:57].strip("-") or "zone"
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def _chart_services(values: Mapping[str, Any], key: str, product: Product, problems: list[str],
@@ -382,11 +512,10 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
     problems: list[str] = []
     warnings: list[str] = []
     top = _Reader(raw, "", problems)
-    top.unknown_keys({
-        "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
-        "zones", "kubeconfig", "kdsTls", "license", "exportConcurrency", "check", "role",
-        "globalStack", "zoneAuth",
-    })
+    top.unknown_keys(TOP_LEVEL_KEYS)
+    export_concurrency = top.integer("exportConcurrency", 32, minimum=1)
+    export_deadline = top.integer("exportDeadlineSeconds", DEFAULT_EXPORT_DEADLINE_SECONDS,
+                                  minimum=1)
     role = top.string("role", "all") or "all"
     if role not in ROLES:
         problems.append(f"role: {role!r} is unknown; use all (one stack), global or zones (split stacks)")
@@ -414,6 +543,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
     kds_raw = g.string("kdsAddress")
     global_api_url = _url(g.string("apiUrl"), "global.apiUrl", problems)
     global_values = _chart_values(g.mapping("values"), "global.values", product, problems)
+    _owned_values(global_values, "global.values", product, problems, is_global=True, federated=True)
     _chart_services(global_values, "global.values", product, problems, api_url=global_api_url,
                     is_global=True, secret="global" in secret_keys)
     global_cfg = GlobalConfig(
@@ -423,9 +553,9 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
                                        _zone_sync_port(global_values, product))
                      if kds_raw else None),
         api_url=global_api_url,
-        api_token=g.string("apiToken"),
+        api_token=g.credential("apiToken"),
         api_ca_bundle=_ca_bundle(g.string("apiCaBundle"), global_api_url, "global", problems),
-        ready_timeout_seconds=int(g.number("readyTimeoutSeconds", 600, minimum=30)),
+        ready_timeout_seconds=g.integer("readyTimeoutSeconds", 600, minimum=30),
         values=global_values,
         values_secret="global" in secret_keys,
     )
@@ -434,7 +564,13 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
     zones: list[ZoneConfig] = []
     if role == "global" and not zones_raw:
         zones_raw = []  # a global stack may hold no zone: zone stacks join it
-    elif not isinstance(zones_raw, list) or not zones_raw:
+    elif zones_raw is not None and not isinstance(zones_raw, list):
+        got = "an object" if isinstance(zones_raw, Mapping) else type(zones_raw).__name__
+        problems.append(
+            f"zones: expected a list of zones, got {got}; "
+            f"set them by index: `pulumi config set --path '{NAMESPACE}:zones[0].name' zone-1`")
+        zones_raw = []
+    elif not zones_raw:
         problems.append(
             "zones: at least one zone is required; set it with "
             f"`pulumi config set --path '{NAMESPACE}:zones[0].name' zone-1` and "
@@ -442,6 +578,9 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
         )
         zones_raw = []
     seen: dict[str, int] = {}
+    contexts: dict[str, int] = {}
+    api_urls: dict[str, int] = {}
+    all_names = {str(z.get("name")) for z in zones_raw if isinstance(z, Mapping)}
     for index, zone_raw in enumerate(zones_raw):
         z = _Reader(zone_raw, f"zones[{index}]", problems)
         z.unknown_keys({"name", "kubeContext", "releaseName", "apiUrl", "apiToken", "apiCaBundle",
@@ -451,7 +590,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
             problems.append(
                 f"zones[{index}].name: {name!r} is not a DNS-1123 label (lower case letters, digits "
                 "and '-', starting and ending with a letter or digit, at most 63 characters); "
-                f"rename it, e.g. {re.sub(r'[^a-z0-9-]+', '-', name.lower()).strip('-') or 'zone-1'!r}"
+                f"rename it, e.g. {_rename(name, all_names)!r}"
             )
         elif warning := zone_name_warning(name, f"zones[{index}].name"):
             warnings.append(warning)
@@ -467,6 +606,12 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
                 f"zones[{index}].kubeContext: {context!r} is also global.kubeContext; the global "
                 "control plane needs a cluster of its own: give the zone its own cluster's context"
             )
+        if context and context in contexts:
+            problems.append(
+                f"zones[{index}].kubeContext: {context!r} is also zones[{contexts[context]}]'s: one "
+                "control plane would be exported twice and upgraded by two `helm upgrade`s; give "
+                "each zone its own cluster's context")
+        contexts.setdefault(context, index)
         install = z.string("install", "brownfield") or "brownfield"
         if install not in INSTALL_MODES:
             problems.append(
@@ -475,7 +620,17 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
             )
             install = "brownfield"
         zone_api_url = _url(z.string("apiUrl"), f"zones[{index}].apiUrl", problems)
+        if zone_api_url and zone_api_url in api_urls:
+            problems.append(
+                f"zones[{index}].apiUrl: {redact_url(zone_api_url)!r} is also "
+                f"zones[{api_urls[zone_api_url]}]'s: one control plane would be exported as two "
+                "zones; give each zone the address of its own control plane")
+        if zone_api_url:
+            api_urls.setdefault(zone_api_url, index)
         zone_values = _chart_values(z.mapping("values"), f"zones[{index}].values", product, problems)
+        federated = z.boolean("federated", True)
+        _owned_values(zone_values, f"zones[{index}].values", product, problems, is_global=False,
+                      federated=federated)
         _chart_services(zone_values, f"zones[{index}].values", product, problems,
                         api_url=zone_api_url, is_global=False, secret="zones" in secret_keys)
         zones.append(ZoneConfig(
@@ -483,25 +638,27 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
             kube_context=context,
             release_name=z.string("releaseName", product.chart) or product.chart,
             api_url=zone_api_url,
-            api_token=z.string("apiToken"),
+            api_token=z.credential("apiToken"),
             api_ca_bundle=_ca_bundle(z.string("apiCaBundle"), zone_api_url, f"zones[{index}]", problems),
             install="greenfield" if install == "greenfield" else "brownfield",
-            federated=z.boolean("federated", True),
+            federated=federated,
             values=zone_values,
             values_secret="zones" in secret_keys,
-            zone_token=z.string("zoneToken"),
+            zone_token=z.credential("zoneToken"),
         ))
 
     c = _Reader(raw.get("check"), "check", problems)
     c.unknown_keys({"enabled", "timeoutSeconds", "intervalSeconds"})
     check = CheckConfig(
         enabled=c.boolean("enabled", True),
-        timeout_seconds=int(c.number("timeoutSeconds", 600, minimum=1)),
+        timeout_seconds=c.integer("timeoutSeconds", 600, minimum=1),
         interval_seconds=c.number("intervalSeconds", 5.0, minimum=0.01),
     )
 
     # A zones stack gets the CA from the global stack: no address needed here for it.
-    kds_tls = _kds_tls(raw.get("kdsTls"), global_cfg if role != "zones" else None, problems)
+    # A kdsAddress given but refused has its own message: not also "needs global.kdsAddress".
+    kds_tls = _kds_tls(raw.get("kdsTls"), global_cfg if role != "zones" and not kds_raw else None,
+                       problems)
     license_text = top.string("license")
     if license_text is not None and product.key != "kong-mesh":
         problems.append("license: only Kong Mesh takes a license; remove it for product kuma")
@@ -531,7 +688,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
         global_stack=global_stack,
         kds_tls=kds_tls,
         license=license_text,
-        export_concurrency=int(top.number("exportConcurrency", 32, minimum=1)),
+        export_concurrency=export_concurrency,
+        export_deadline_seconds=export_deadline,
         check=check,
         zone_auth=zone_auth,
         warnings=tuple(warnings),
@@ -613,19 +771,30 @@ def _kds_tls(raw: Any, global_cfg: GlobalConfig | None, problems: list[str]) -> 
     return tls
 
 
+def namespace_keys() -> set[str]:
+    """The top-level keys set in the `mesh-federation` namespace, as the Pulumi SDK holds them
+    (pulumi.runtime.config: the config the language host set, else the PULUMI_CONFIG JSON)."""
+    from pulumi.runtime import config as runtime_config
+
+    names = {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
+    prefix = f"{NAMESPACE}:"
+    return {name[len(prefix):] for name in names if name.startswith(prefix)}
+
+
 def load_config() -> FederationConfig:
     """Read the stack's `mesh-federation:*` config through the Pulumi SDK and validate it."""
     import pulumi
 
     config = pulumi.Config(NAMESPACE)
     raw: dict[str, Any] = {}
-    for key in ("product", "chartVersion", "chartRepository", "namespace", "exportProfile",
-                "kubeconfig", "license", "exportConcurrency", "role", "globalStack"):
+    # Every key of the namespace, known or not, so that a typo (`kdsTLS`, `licence`) is refused
+    # with the key it was meant to be, not silently left out.
+    for key in sorted(set(TOP_LEVEL_KEYS - OBJECT_KEYS) | (namespace_keys() - OBJECT_KEYS)):
         value = config.get(key)
         if value is not None:
             raw[key] = value
     secret_keys: set[str] = set()
-    for key in ("global", "zones", "check", "kdsTls", "zoneAuth"):
+    for key in sorted(OBJECT_KEYS):
         # Objects holding a secret (`--secret --path 'zones[0].apiToken'`) are secret as a whole;
         # get_object returns them in the clear, and the program wraps every token it passes on
         # to a resource with Output.secret, and every Helm value of a secret `global` / `zones`

@@ -21,6 +21,7 @@ from typing import Any
 
 from components.export.kube_api import KubeTarget
 from components.kuma_api import ApiTarget
+from components.redaction import CredentialError, clean_credential
 
 SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}
 ADMIN_TOKEN_SECRET = "admin-user-token"
@@ -65,6 +66,12 @@ def endpoint(context: str, kubeconfig: str | None = None) -> KubeEndpoint:
          and setting.get("value")),
         None,
     )
+    if authorization is not None:
+        try:
+            authorization = clean_credential(authorization, f"the token of kube context {context!r}",
+                                             header=True)
+        except CredentialError as error:
+            raise KubeAccessError(str(error)) from None
     return KubeEndpoint(str(configuration.host).rstrip("/"), verify, cert, authorization)
 
 
@@ -127,7 +134,12 @@ def read_admin_token(*, context: str, namespace: str, kubeconfig: str | None = N
     data = (secret.data or {}).get("value")
     if not data:
         raise KubeAccessError(f"Secret {namespace}/{ADMIN_TOKEN_SECRET} has no `value` key")
-    return base64.b64decode(data).decode()
+    source = f"Secret {namespace}/{ADMIN_TOKEN_SECRET} in kube context {context!r}"
+    try:
+        return clean_credential(base64.b64decode(data).decode("utf-8", errors="replace"), source)
+    except (CredentialError, ValueError) as error:
+        raise KubeAccessError(f"{error}" if isinstance(error, CredentialError)
+                              else f"{source} is not base64") from None
 
 
 def kube_secret_source(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 from components import kube
 from components.chart_names import control_plane_service
 from components.chart_source import ChartSource
-from components.config import FederationConfig, ZoneConfig
+from components.config import NAMESPACE, FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, counts_by_kind, export_zone
 from components.export.kube_api import KubeApiClient
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
@@ -75,9 +75,13 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
     from the zone API, one GET per object, as kumactl reads it."""
     options = ExportOptions(profile=cfg.export_profile, target_namespace=cfg.namespace,
                             concurrency=cfg.export_concurrency)
+    # One deadline for the whole export: retries never add up to an unbounded wait.
+    target = replace(zone_api_target(cfg, zone, index), deadline_seconds=cfg.export_deadline_seconds,
+                     deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds")
+
     def progress(line: str) -> None:
         pulumi.log.info(f"{zone.name}: {line}")
-    with KumaApiClient(zone_api_target(cfg, zone, index), pool_size=cfg.export_concurrency) as client:
+    with KumaApiClient(target, pool_size=cfg.export_concurrency) as client:
         if zone.api_url:
             return export_zone(client, options, progress=progress)
         with KubeApiClient(kube.kube_target(zone.kube_context, cfg.kubeconfig),

@@ -13,7 +13,7 @@ from tests import factories
 from tests.pulumi_harness import monitor_of, run_program
 from tests.test_program import COMMAND, RELEASE, program
 
-ZONES = [{"name": f"zone-{i}", "kubeContext": f"ctx-{i}", "apiUrl": "http://127.0.0.1:1",
+ZONES = [{"name": f"zone-{i}", "kubeContext": f"ctx-{i}", "apiUrl": f"http://127.0.0.1:{i}",
           "apiToken": "t"} for i in (1, 2, 3)]
 
 

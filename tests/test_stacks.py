@@ -143,8 +143,9 @@ def test_the_production_stack_verifies_kds_tls_and_shows_no_secret_in_plaintext(
     config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
     raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("mesh-federation:")}
     raw["license"] = PROD_LICENSE
-    raw["zones"] = [{**zone, "apiUrl": "http://127.0.0.1:1", "apiToken": PROD_ZONE_ADMIN}
-                    for zone in raw["zones"]]
+    # Each zone its own control plane: one apiUrl for two zones is refused (issue 12).
+    raw["zones"] = [{**zone, "apiUrl": f"http://127.0.0.1:{index + 1}", "apiToken": PROD_ZONE_ADMIN}
+                    for index, zone in enumerate(raw["zones"])]
     cfg = parse_config(raw)
     documents = {zone.name: factories.standard_documents() for zone in cfg.zones}
 

@@ -17,9 +17,10 @@ from typing import Any, TextIO
 from components.check.poll import CheckFailed, run_check
 from components.check.spec import ApiSpec, CheckSpec, DirectApi, SpecError
 from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.redaction import MASK, Redactor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-MASK = "***"
+__all__ = ["MASK", "Redactor", "main"]
 
 
 def build_target(api: ApiSpec, *, side: str, timeout_seconds: float) -> ApiTarget:
@@ -40,27 +41,6 @@ def build_target(api: ApiSpec, *, side: str, timeout_seconds: float) -> ApiTarge
         kubeconfig=api.kubeconfig,
     )
     return replace(target, retries=0, connect_timeout=connect, read_timeout=read)
-
-
-class Redactor:
-    """Masks every secret (tokens, credential header values) in a text."""
-
-    def __init__(self, secrets: Iterable[str | None]) -> None:
-        found: set[str] = set()
-        for secret in secrets:
-            if not secret:
-                continue
-            found.add(secret)
-            scheme, _, credential = secret.partition(" ")
-            if credential and scheme.lower() in ("bearer", "basic"):
-                found.add(credential)
-        # Longest first, so a token inside a header value is masked as a whole.
-        self._secrets = sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
 
 
 class RedactingApi:
@@ -123,7 +103,12 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     def progress(line: str) -> None:
         print(redact(line), file=stderr, flush=True)
 
-    with KumaApiClient(global_target) as global_client, KumaApiClient(zone_target) as zone_client:
+    try:
+        global_client, zone_client = KumaApiClient(global_target), KumaApiClient(zone_target)
+    except KumaApiError as error:  # a credential with a line break, a missing CA bundle
+        print(f"federation check: cannot reach the APIs: {redact(str(error))}", file=stderr)
+        return EXIT_USAGE
+    with global_client, zone_client:
         try:
             result = run_check(spec, global_client=RedactingApi(global_client, redact),
                                zone_client=RedactingApi(zone_client, redact), progress=progress)

@@ -2,23 +2,58 @@
 
 All or nothing: the YAML is written only after the whole export succeeded
 (a file atomically, via a temporary file beside it); progress, warnings and
-errors go to stderr; any failure exits non-zero with nothing on stdout.
+errors go to stderr, masked (the token, URL userinfo); any failure exits
+non-zero with nothing on stdout. Ctrl-C or SIGTERM stops at once, with no
+traceback and no output.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
-from components.export.model import PROFILES
+from components.export.model import DEFAULT_DEADLINE_SECONDS, PROFILES
+from components.redaction import CredentialError, Redactor, clean_credential, redact_url
 
 TOKEN_ENV = "KUMA_API_TOKEN"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by SIGINT
+
+# The messages of this run are masked with it once the token is known.
+_redact = Redactor()
+
+
+def _number(kind: Callable[[str], float], *, minimum: float, strict: bool) -> Callable[[str], float]:
+    """An argparse type: a number of `kind` above (`strict`) or from `minimum`; a usage error
+    saying so otherwise, not a traceback."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value != value or value in (float("inf"), float("-inf")) or (
+                value <= minimum if strict else value < minimum):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} must be {'more than' if strict else 'at least'} {minimum:g}")
+        return value
+    return parse
+
+
+def _api_url(text: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", text):
+        shown = redact_url(text) if "://" in text else re.sub(r"^[^/]*@", "***@", text)
+        suggestion = f"; e.g. http://{shown}" if "://" not in text and text else ""
+        raise argparse.ArgumentTypeError(
+            f"{shown!r} is not an http(s) URL with a host{suggestion}")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         "for its global control plane, as `kumactl export --format=kubernetes` does.",
     )
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--api-url", help="zone control plane API, e.g. http://localhost:5681 "
+    source.add_argument("--api-url", type=_api_url, help="zone control plane API, e.g. http://localhost:5681 "
                         "(one GET per object, as kumactl reads it)")
     source.add_argument(
         "--kube-context",
@@ -49,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the GLOBAL control plane's system namespace, where the objects must land; when "
         "it differs from the zone's (read from /config) the objects are requested in it",
     )
-    p.add_argument("--concurrency", type=int, default=32,
+    p.add_argument("--concurrency", type=_number(int, minimum=1, strict=False), default=32,
                    help="parallel requests (default 32, bench/README.md)")
     p.add_argument("--include-admin", action="store_true", help="also Secrets with profile all/no-dataplanes")
     p.add_argument(
@@ -60,30 +95,60 @@ def _parser() -> argparse.ArgumentParser:
     tls = p.add_mutually_exclusive_group()
     tls.add_argument("--ca-bundle", help="CA bundle that signed the API's certificate")
     tls.add_argument("--insecure", action="store_true", help="skip TLS verification (warns)")
-    p.add_argument("--connect-timeout", type=float, default=5.0)
-    p.add_argument("--read-timeout", type=float, default=30.0)
-    p.add_argument("--retries", type=int, default=3)
+    positive = _number(float, minimum=0, strict=True)
+    p.add_argument("--connect-timeout", type=positive, default=5.0)
+    p.add_argument("--read-timeout", type=positive, default=30.0)
+    p.add_argument("--retries", type=_number(int, minimum=0, strict=False), default=None,
+                   help="retry each kind of failure at most this often (default: ride out a "
+                   "30 s control plane restart, as the program does)")
+    p.add_argument("--deadline", type=positive, default=DEFAULT_DEADLINE_SECONDS,
+                   help="give up on the whole export after this many seconds "
+                   f"(default {DEFAULT_DEADLINE_SECONDS:g})")
     p.add_argument("--output", "-o", help="write the YAML to this file instead of stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
 
 
 def _token(args: argparse.Namespace) -> tuple[str | None, str]:
+    """The token, checked where it enters (surrounding whitespace dropped, inner line breaks
+    refused), and its source for messages."""
+    global _redact
     if args.token_file:
         try:
-            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+            raw = Path(args.token_file).read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise SystemExit(_fail(f"cannot read --token-file {args.token_file}: {exc.strerror}")) from None
-        if not token:
-            raise SystemExit(_fail(f"--token-file {args.token_file} is empty"))
-        return token, f"the token in {args.token_file}"
-    env = os.environ.get(TOKEN_ENV, "").strip()
-    return (env or None), f"${TOKEN_ENV}" if env else f"--token-file or ${TOKEN_ENV}"
+        source = f"the token in {args.token_file}"
+    else:
+        raw = os.environ.get(TOKEN_ENV, "")
+        source = f"${TOKEN_ENV}"
+        if not raw.strip():
+            return None, f"--token-file or ${TOKEN_ENV}"
+    _redact = Redactor([raw])
+    try:
+        return clean_credential(raw, source), source
+    except CredentialError as error:
+        raise SystemExit(_fail(str(error))) from None
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {_redact(message)}", file=sys.stderr, flush=True)
     return EXIT_FAILED
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (the export waits for nothing either way)."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated()
+
+
+def _interrupted(why: str) -> None:
+    """Stop now: no traceback, nothing on stdout, no file; requests still in flight are not
+    waited for (their reads could take the whole read timeout)."""
+    print(f"error: {why}: nothing was exported", file=sys.stderr, flush=True)
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -99,9 +164,18 @@ def _write_atomically(path: str, text: str) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        return _main(argv)
+    except _Terminated:
+        _interrupted("terminated")
+    except KeyboardInterrupt:
+        _interrupted("interrupted")
+    return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
-    if args.concurrency < 1:
-        return _fail("--concurrency must be at least 1")
     token, token_source = _token(args)
 
     # Heavy imports only once the arguments are known to be good.
@@ -115,7 +189,7 @@ def main(argv: Sequence[str]) -> int:
 
     def progress(message: str) -> None:
         if not args.quiet:
-            print(f"# {message}", file=sys.stderr, flush=True)
+            print(f"# {_redact(message)}", file=sys.stderr, flush=True)
 
     target = ApiTarget(
         base_url=args.api_url,
@@ -124,6 +198,8 @@ def main(argv: Sequence[str]) -> int:
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         retries=args.retries,
+        deadline_seconds=args.deadline,
+        deadline_setting="--deadline",
         token_source=token_source,
         address_hint="start `kubectl port-forward -n <system namespace> "
         "svc/<control plane service> 5681:5681` or pass the right --api-url",
@@ -161,8 +237,12 @@ def main(argv: Sequence[str]) -> int:
     finally:
         if kube_api is not None:
             kube_api.close()
-    for warning in result.warnings:
-        print(f"WARNING: {warning}", file=sys.stderr)
+    warnings = list(result.warnings)
+    if not result.documents:
+        warnings.append(f"the zone at {args.api_url or args.kube_context} has nothing to export "
+                        f"with profile {args.profile}: no Mesh, Secret or policy; the output is empty")
+    for warning in warnings:
+        print(f"WARNING: {_redact(warning)}", file=sys.stderr)
     counts = ", ".join(f"{n} {kind}" for kind, n in counts_by_kind(result.documents).items())
     progress(f"{len(result.documents)} documents ({counts or 'none'}) in {result.requests} requests")
     if not args.output:

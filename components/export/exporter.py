@@ -15,11 +15,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from components.export import kube, kube_order, listing, profiles
 from components.export.discovery import parse_info, parse_resource_types
+from components.export.documents import check_manifest
 from components.export.kube_api import KubeApiClient, KubeKind
 from components.export.model import (
     FEDERATION_PROFILES,
@@ -30,9 +31,7 @@ from components.export.model import (
     ExportResult,
     ResourceType,
 )
-
-if TYPE_CHECKING:
-    from components.kuma_api.client import KumaApiClient
+from components.kuma_api.client import KumaApiClient, KumaApiError
 
 Progress = Callable[[str], None]
 Item = Mapping[str, Any]
@@ -140,6 +139,11 @@ class _Run:
         self.drain()
         info = parse_info(answers["/"], answers["/config"])
         available = parse_resource_types(answers["/_resources"])
+        lacking = [t for t in (profiles.MESH, profiles.SECRET) if t not in {a.name for a in available}]
+        if lacking:
+            raise ExportError(
+                f"GET /_resources of {self.client.url_for('/')} does not list {' or '.join(lacking)}, "
+                "which every Kuma control plane serves: is the address a Kuma control plane API?")
         self.progress(
             f"{info.product} {info.version}, {info.mode} control plane on {info.environment}"
             + (f", zone {info.zone_name}" if info.zone_name else "")
@@ -210,7 +214,8 @@ class _Run:
             for index, name in enumerate(mesh_names):
                 self.items_total += 1
                 path = f"meshes/{_seg(name)}"
-                self.submit(self._keep(mesh_objects, index), self.get, path, self.k8s_params)
+                self.submit(self._keep(mesh_objects, index, profiles.MESH, name, path),
+                            self.get_item, path, self.k8s_params, profiles.MESH, name)
 
         for rtype in selected if self.kube_api is None else ():
             if rtype.name == profiles.MESH:
@@ -346,20 +351,24 @@ class _Run:
             dataplanes[slot.mesh] = len(names)
         for index, name in enumerate(names):
             self.items_total += 1
+            path = f"{where}/{_seg(name)}"
             self.submit(
-                self._keep(slot.objects, index),
-                self.get,
-                f"{where}/{_seg(name)}",
+                self._keep(slot.objects, index, slot.rtype.name, name, path, slot.mesh),
+                self.get_item,
+                path,
                 self.k8s_params,
+                slot.rtype.name,
+                name,
             )
 
-    def _keep(self, into: dict[int, dict[str, Any]], index: int) -> Callable[[Any], None]:
-        return lambda obj: self._item_done(into, index, obj)
+    def _keep(self, into: dict[int, dict[str, Any]], index: int, type_name: str, name: str,
+              path: str, mesh: str | None = None) -> Callable[[Any], None]:
+        return lambda obj: self._item_done(into, index, obj, type_name, name, path, mesh)
 
-    def _item_done(self, into: dict[int, dict[str, Any]], index: int, obj: Any) -> None:
-        if not isinstance(obj, dict):
-            raise ExportError(f"an object read with format=k8s is not a JSON object: {obj!r}"[:300])
-        into[index] = obj
+    def _item_done(self, into: dict[int, dict[str, Any]], index: int, obj: Any, type_name: str,
+                   name: str, path: str, mesh: str | None) -> None:
+        where = f"GET {self.client.url_for(path)}?format=k8s"
+        into[index] = check_manifest(obj, type_name=type_name, name=name, where=where, mesh=mesh)
         self.items_done += 1
         step = max(1, self.items_total // 10)
         if self.items_done % step == 0:
@@ -369,6 +378,17 @@ class _Run:
 
     def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         return self.client.get_json(path, params)
+
+    def get_item(self, path: str, params: Mapping[str, str | int], type_name: str, name: str) -> Any:
+        """One listed object; gone since it was listed (404) is said as such."""
+        try:
+            return self.client.get_json(path, params)
+        except KumaApiError as error:
+            if error.status != 404:
+                raise
+            raise ExportError(
+                f"{type_name} {name!r} was listed a moment ago but is gone now (HTTP 404 on "
+                f"{error.url}): it was deleted while the export ran. Re-run the export") from None
 
     @staticmethod
     def _list_path(rtype: ResourceType, mesh: str | None) -> str:
@@ -485,9 +505,8 @@ class _Run:
         mesh_rank = {name: i for i, name in enumerate(mesh_names)}
         keyed: list[tuple[int, str, str, Mapping[str, Any]]] = []
         for doc in docs:
-            meta = doc.get("metadata")
-            if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
-                raise ExportError(f"secret_source({kind!r}) returned a manifest without a name")
+            meta = check_manifest(doc, type_name=kind, name=None,
+                                  where=f"the kube API's list of {kind}s")["metadata"]
             name: str = meta["name"]
             if kind == profiles.GLOBAL_SECRET and name in kube.NEVER_EXPORTED:
                 continue
@@ -520,9 +539,11 @@ def export_zone(
     pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="kuma-export")
     try:
         result = _Run(client, options, pool, progress, kube_api).run()
-    except BaseException:
-        # Fail fast: queued reads are dropped, running ones end within their timeouts.
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException as failure:
+        # Fail fast: queued reads are dropped, waits between retries end now, running reads end
+        # within their timeouts; on Ctrl-C nothing is waited for (the caller exits).
+        client.cancel()
+        pool.shutdown(wait=not isinstance(failure, KeyboardInterrupt), cancel_futures=True)
         raise
     pool.shutdown(wait=True)
     return ExportResult(

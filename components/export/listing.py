@@ -30,11 +30,21 @@ def _next_offset(next_url: Any, path: str) -> str | None:
     return offsets[0]
 
 
+def _identity(item: Any) -> tuple[Any, ...] | None:
+    """What names an item of a list (its type, mesh and name), when it has a name."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+        return None
+    return (str(item.get("type")), str(item.get("mesh")), item["name"])
+
+
 def list_all(client: KumaApiClient, path: str, page_size: int = MAX_PAGE_SIZE) -> list[Any]:
     """Every item of the list at `path`, in the server's order; one GET per page."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ExportError(f"page size {page_size} is out of range: Kuma accepts 1..{MAX_PAGE_SIZE}")
     items: list[Any] = []
+    # Offsets shift when an object is created before them while we page: the last item of a
+    # page comes again at the top of the next. Kept once, where first seen.
+    keys: set[tuple[Any, ...]] = set()
     seen: set[str] = set()
     offset: str | None = None
     max_pages: int | None = None
@@ -55,7 +65,13 @@ def list_all(client: KumaApiClient, path: str, page_size: int = MAX_PAGE_SIZE) -
         if max_pages is None and isinstance(total, int):
             # Generous slack for objects created while we page, but finite.
             max_pages = total // page_size + 10
-        items.extend(page_items)
+        for item in page_items:
+            key = _identity(item)
+            if key is not None and key in keys:
+                continue
+            if key is not None:
+                keys.add(key)
+            items.append(item)
         following = _next_offset(page.get("next"), path)
         if following is None:
             return items

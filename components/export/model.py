@@ -11,6 +11,9 @@ FEDERATION_PROFILES = frozenset({"federation", "federation-with-policies"})
 
 # Kuma's list API refuses larger pages.
 MAX_PAGE_SIZE = 1000
+# One deadline for a whole zone export (the command's --deadline, the program's
+# mesh-federation:exportDeadlineSeconds): retries can never add up to an unbounded wait.
+DEFAULT_DEADLINE_SECONDS = 300.0
 
 SecretSource = Callable[[str], Sequence[Mapping[str, Any]]]
 

@@ -10,37 +10,161 @@ hooks, response wrapping) cost twice urllib3's CPU for the same GET (bench/progr
 live in urllib3's ``Retry`` (idempotent GETs only), never in a hand loop, so backoff and
 Retry-After handling stay standard; ``PoolManager`` follows redirects and drops the
 Authorization header when one leaves the host, as ``requests`` did.
+
+What is retried, and for how long, is `RetryPolicy`, the one place the export command, the
+program and the zone token issuer take it from. Every wait (a backoff, a Retry-After, a read) ends
+at the client's deadline or when it is cancelled (Ctrl-C), so retries never add up to an
+unbounded wait. Every message is masked by the one `Redactor` (tokens, URL userinfo).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import certifi
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
+    InsecureRequestWarning,
     MaxRetryError,
+    NameResolutionError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.util.retry import Retry
+from urllib3.util.retry import RequestHistory, Retry
+
+from components.redaction import CredentialError, Redactor, clean_credential
 
 _LOG = logging.getLogger(__name__)
 
-# Statuses a proxy or a restarting control plane answers transiently.
-_RETRY_STATUSES = frozenset({502, 503, 504})
+# Statuses a proxy or a restarting control plane answers transiently; 429 is what the Kubernetes
+# API server's priority and fairness answers on the service-proxy path, with a Retry-After.
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """What is retried and how long to wait in between: the one place every client takes it from.
+
+    The defaults ride out a control plane restart (every request refused or answered 503 for 30 s:
+    the backoff of `status` / `connect` retries adds up to about 37 s), and a control plane
+    shedding load. Counted separately, as urllib3 does: answers (`status`), failures to connect
+    (`connect`) and connections dropped mid-answer (`read`). Before the control plane answered
+    once, a refused connection is retried only `first_connect` times: nothing listening (no
+    port-forward) is then said within seconds. Not retried at all: a DNS failure, TLS, 401/403."""
+
+    status: int = 10
+    connect: int = 10
+    read: int = 3
+    first_connect: int = 1
+    # urllib3 sleeps min(backoff_max, backoff_factor * 2**(n-1)) before retry n (none before the
+    # first), plus up to backoff_jitter at random, so parallel requests do not retry in step.
+    backoff_factor: float = 0.5
+    backoff_max: float = 5.0
+    backoff_jitter: float = 0.25
+    # A Retry-After longer than this is cut to it (the deadline bounds the whole anyway).
+    retry_after_max: int = 30
+
+    @classmethod
+    def at_most(cls, retries: int, backoff_factor: float = 0.3) -> RetryPolicy:
+        """Every kind of retry at most `retries` times (0: none, as the check's polling loop)."""
+        return cls(status=retries, connect=retries, read=retries, first_connect=retries,
+                   backoff_factor=backoff_factor, backoff_max=max(backoff_factor * 8, 0.0),
+                   backoff_jitter=0.0)
+
+    def total_backoff(self, retries: int) -> float:
+        """Seconds slept over `retries` consecutive retries (no jitter): how long a restart the
+        policy rides out."""
+        retry = self.build(self.status).new(backoff_jitter=0.0)
+        slept = 0.0
+        for _ in range(retries):
+            retry = retry.new(history=(*retry.history, RequestHistory("GET", "/", None, 503, None)))
+            slept += retry.get_backoff_time()
+        return slept
+
+    def build(self, connect: int) -> Retry:
+        return _Retry(
+            total=None, connect=connect, read=self.read, status=self.status, other=0, redirect=5,
+            allowed_methods=frozenset({"GET"}), status_forcelist=_RETRY_STATUSES,
+            backoff_factor=self.backoff_factor, backoff_max=self.backoff_max,
+            backoff_jitter=self.backoff_jitter,
+            # We want the last 5xx response itself, to phrase the error.
+            raise_on_status=False,
+            respect_retry_after_header=True, retry_after_max=self.retry_after_max,
+        )
+
+
+class _GaveUp(Exception):
+    """A wait between retries ended early: the client was cancelled, or its deadline came."""
+
+    def __init__(self, why: str, last: RequestHistory | None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.last = last
+
+
+class _Budget:
+    """The client's deadline and its cancel switch, shared by every request and retry."""
+
+    def __init__(self, deadline_seconds: float | None) -> None:
+        self.seconds = deadline_seconds
+        self.ends = None if deadline_seconds is None else time.monotonic() + deadline_seconds
+        self.cancelled = threading.Event()
+
+    def remaining(self) -> float | None:
+        return None if self.ends is None else self.ends - time.monotonic()
+
+    def wait(self, delay: float, last: RequestHistory | None) -> None:
+        remaining = self.remaining()
+        if remaining is not None and remaining <= delay:
+            if self.cancelled.wait(max(0.0, remaining)):
+                raise _GaveUp("cancelled", last)
+            raise _GaveUp("deadline", last)
+        if self.cancelled.wait(delay):
+            raise _GaveUp("cancelled", last)
+
+
+class _Retry(Retry):
+    """urllib3's Retry, but its waits end at the client's deadline or when it is cancelled, and a
+    name that does not resolve is not retried (it will not start to within a backoff)."""
+
+    budget: _Budget | None = None
+
+    def new(self, **kw: Any) -> Self:
+        retry = super().new(**kw)
+        retry.budget = self.budget
+        return retry
+
+    def increment(self, method: str | None = None, url: str | None = None,
+                  response: urllib3.BaseHTTPResponse | None = None, error: Exception | None = None,
+                  _pool: Any = None, _stacktrace: TracebackType | None = None) -> Self:
+        if isinstance(error, NameResolutionError):
+            raise MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
+        delay = 0.0
+        if self.respect_retry_after_header and response is not None:
+            delay = self.get_retry_after(response) or 0.0
+        delay = delay or self.get_backoff_time()
+        last = self.history[-1] if self.history else None
+        if self.budget is None:
+            time.sleep(delay)
+        else:
+            self.budget.wait(delay, last)
 
 # URLs we already warned about for disabled TLS verification: once per process
 # is enough, a warning per request would bury the real diagnostics.
@@ -61,20 +185,34 @@ class ApiTarget:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    retries: int = 3
+    # None: `retry` as it is; a number: every kind of retry at most that many times.
+    retries: int | None = None
     token_source: str = "the API token"
     address_hint: str = ""
-    # Seconds; urllib3 sleeps backoff_factor * 2**(n-1) before retry n.
+    # Seconds; with `retries`: urllib3 sleeps backoff_factor * 2**(n-1) before retry n.
     backoff_factor: float = 0.3
+    retry: RetryPolicy = RetryPolicy()
+    # One deadline for everything the client does (None: none); `deadline_setting` names where
+    # it is set, for the message.
+    deadline_seconds: float | None = None
+    deadline_setting: str = ""
+
+    def retry_policy(self) -> RetryPolicy:
+        if self.retries is None:
+            return self.retry
+        return RetryPolicy.at_most(self.retries, self.backoff_factor)
 
 
 class KumaApiError(Exception):
     """A control plane request failed; the message says what to do."""
 
-    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+    def __init__(self, message: str, *, url: str, status: int | None = None,
+                 gave_up: str | None = None) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        # "deadline" or "cancelled" when the client stopped waiting, else None.
+        self.gave_up = gave_up
 
 
 def _join(base_url: str, path: str) -> str:
@@ -126,26 +264,33 @@ class KumaApiClient:
         self._base_url = target.base_url.rstrip("/")
         self._lock = threading.Lock()
         self._requests = 0
-        retry = Retry(
-            total=target.retries,
-            connect=target.retries,
-            read=target.retries,
-            status=target.retries,
-            other=0,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=_RETRY_STATUSES,
-            backoff_factor=target.backoff_factor,
-            # We want the last 5xx response itself, to phrase the error.
-            raise_on_status=False,
-            # A proxy's Retry-After could stall the export for minutes; the
-            # caller's timeouts and retries must bound the time instead.
-            respect_retry_after_header=False,
-        )
+        self._redact = Redactor([target.token, *target.headers.values()])
+        # A credential with a line break would make http.client raise with the whole header
+        # value (the token) in its message: checked here too, whatever its source checked.
         headers: dict[str, str] = {"Accept": "application/json"}
-        headers.update(target.headers)
-        if target.token and not _has_authorization(target.headers):
-            headers["Authorization"] = f"Bearer {target.token}"
+        try:
+            headers.update({key: clean_credential(value, target.token_source, header=True)
+                            for key, value in target.headers.items()})
+            if target.token and not _has_authorization(target.headers):
+                headers["Authorization"] = "Bearer " + clean_credential(target.token,
+                                                                         target.token_source)
+        except CredentialError as error:
+            raise KumaApiError(str(error), url=self._redact(self._base_url)) from None
+        if isinstance(target.verify, str) and not os.path.isfile(target.verify):
+            raise KumaApiError(
+                f"the CA bundle {target.verify!r} for {self._redact(self._base_url)} does not "
+                "exist: give the path of the PEM file that signed the control plane's certificate",
+                url=self._redact(self._base_url))
         self._headers = headers
+        policy = target.retry_policy()
+        self._budget = _Budget(target.deadline_seconds)
+        self._retry = policy.build(policy.connect)
+        self._first_retry = policy.build(policy.first_connect)
+        for retry in (self._retry, self._first_retry):
+            assert isinstance(retry, _Retry)
+            retry.budget = self._budget
+        self._answered = False
+        retry = self._retry
         # No proxy from the environment: one would silently reroute a loopback port-forward.
         # block=True: at most pool_size connections, callers beyond that wait for one.
         self._pool = urllib3.PoolManager(
@@ -158,14 +303,15 @@ class KumaApiClient:
 
     def _warn_insecure(self) -> None:
         with _INSECURE_LOCK:
+            # urllib3 would add its own warning to every request: ours, once, says it all.
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
             if self._base_url in _INSECURE_WARNED:
                 return
             _INSECURE_WARNED.add(self._base_url)
         message = (
-            f"TLS certificate verification is disabled for {self._base_url}: "
+            f"TLS certificate verification is disabled for {self._redact(self._base_url)}: "
             "anyone on the path can read the API token; pass a CA bundle instead"
         )
-        _LOG.warning(message)
         warnings.warn(message, stacklevel=3)
 
     @property
@@ -199,6 +345,16 @@ class KumaApiClient:
     def close(self) -> None:
         self._pool.clear()
 
+    def cancel(self) -> None:
+        """Stop: every wait between retries ends now, and no new request is sent (Ctrl-C).
+        For good: a cancelled client only fails."""
+        self._budget.cancelled.set()
+
+    @property
+    def redact(self) -> Redactor:
+        """The masking this client applies to its messages (its credentials, URL userinfo)."""
+        return self._redact
+
     def url_for(self, path: str) -> str:
         return _join(self._base_url, path)
 
@@ -207,9 +363,12 @@ class KumaApiClient:
         url = self.url_for(path)
         if params:
             url += "?" + urlencode(params)
-        response = self._send("GET", url)
-        self._check_status(response, url)
-        return self._parse(response, url)
+        try:
+            response = self._send("GET", url)
+            self._check_status(response, url)
+            return self._parse(response, url)
+        except KumaApiError as error:
+            raise self._masked(error) from None
 
     def post_for_text(self, path: str, body: Mapping[str, Any]) -> str:
         """POST a JSON body and return the text answer (the token endpoints answer a bare token).
@@ -217,19 +376,75 @@ class KumaApiClient:
         Not retried on 5xx (urllib3 retries GETs only): a token request is cheap to repeat by
         hand, and the error says so. The answer is never echoed into an error message."""
         url = self.url_for(path)
-        # Headers given to a request replace the pool's, hence the merge.
-        response = self._send("POST", url, body=json.dumps(dict(body)).encode(),
-                              headers={**self._headers, "Content-Type": "application/json"})
-        self._check_status(response, url, retried=False)
+        try:
+            # Headers given to a request replace the pool's, hence the merge.
+            response = self._send("POST", url, body=json.dumps(dict(body)).encode(),
+                                  headers={**self._headers, "Content-Type": "application/json"})
+            self._check_status(response, url, retried=False)
+        except KumaApiError as error:
+            raise self._masked(error) from None
         return response.data.decode("utf-8", errors="replace")
+
+    def _masked(self, error: KumaApiError) -> KumaApiError:
+        masked = KumaApiError(self._redact(str(error)), url=self._redact(error.url),
+                              status=error.status)
+        masked.gave_up = error.gave_up
+        return masked
 
     def _send(self, method: str, url: str, **extra: Any) -> urllib3.BaseHTTPResponse:
         with self._lock:
             self._requests += 1
+        if self._budget.cancelled.is_set():
+            raise KumaApiError(f"{method} {url} was not sent: the export was cancelled", url=url,
+                               gave_up="cancelled")
+        timeout = urllib3.Timeout(connect=self._target.connect_timeout,
+                                  read=self._target.read_timeout)
+        remaining = self._budget.remaining()
+        if remaining is not None:
+            if remaining <= 0:
+                raise self._gave_up(_GaveUp("deadline", None), url)
+            timeout = urllib3.Timeout(connect=min(self._target.connect_timeout, remaining),
+                                      read=min(self._target.read_timeout, remaining))
         try:
-            return self._pool.request(method, url, **extra)
+            response = self._pool.request(method, url, timeout=timeout,
+                                          retries=self._retry if self._answered else self._first_retry,
+                                          **extra)
+        except _GaveUp as gave_up:
+            raise self._gave_up(gave_up, url) from None
         except HTTPError as exc:
+            remaining = self._budget.remaining()
+            if remaining is not None and remaining <= 0:
+                raise self._gave_up(_GaveUp("deadline", None), url, exc) from None
             raise self._transport_error(exc, url) from None
+        except (ValueError, UnicodeError):
+            # http.client refusing a header value: its message quotes the value, never shown.
+            raise KumaApiError(
+                f"{method} {url} could not be sent: a request header is not valid (check "
+                f"{self._target.token_source} for a line break or a character that is not ASCII)",
+                url=url) from None
+        self._answered = True
+        return response
+
+    def _gave_up(self, gave_up: _GaveUp, url: str, error: BaseException | None = None) -> KumaApiError:
+        last = gave_up.last
+        failing = ""
+        if error is not None:
+            reason: BaseException = (error.reason if isinstance(error, MaxRetryError)
+                                     and error.reason else error)
+            failing = f"; it was still failing with: {_reason(reason)}"
+        elif last is not None and last.status:
+            failing = f"; it was still answering HTTP {last.status}"
+        elif last is not None and last.error is not None:
+            failing = f"; it was still failing with: {_reason(last.error)}"
+        if gave_up.why == "cancelled":
+            return KumaApiError(f"gave up on {url}: the export was cancelled{failing}", url=url,
+                                gave_up="cancelled")
+        setting = f" ({self._target.deadline_setting})" if self._target.deadline_setting else ""
+        return KumaApiError(
+            f"gave up on {url}: the export did not finish within its deadline of "
+            f"{self._target.deadline_seconds:g}s{setting}{failing}. Check the control plane, or "
+            "raise the deadline", url=url, status=last.status if last is not None else None,
+            gave_up="deadline")
 
     # -- error phrasing -------------------------------------------------
 
@@ -240,16 +455,23 @@ class KumaApiClient:
         )
 
     def _transport_error(self, exc: HTTPError, url: str) -> KumaApiError:
-        tries = f" (after {self._target.retries} retries)" if self._target.retries else ""
+        policy = self._target.retry_policy()
+        count = policy.connect if self._answered else policy.first_connect
+        tries = f" (after {count} retries)" if count else ""
         # Exhausted retries arrive as MaxRetryError(reason=...): classify by the reason.
         reason: BaseException = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
         if isinstance(reason, SSLError):
             return KumaApiError(
-                f"TLS handshake with {url} failed{tries}: {_reason(reason)}. Pass the CA bundle "
+                f"TLS handshake with {url} failed: {_reason(reason)}. Pass the CA bundle "
                 "that signed the control plane certificate (or, only for a test, disable "
                 "verification).",
                 url=url,
             )
+        if isinstance(reason, NameResolutionError):
+            host = urlsplit(url).hostname or url
+            return KumaApiError(
+                f"Cannot resolve the host name {host!r} of {url} (DNS): check the address."
+                + self._where(), url=url)
         # NewConnectionError (refused) subclasses ConnectTimeoutError in urllib3.
         if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
             return KumaApiError(
@@ -258,6 +480,7 @@ class KumaApiClient:
                 url=url,
             )
         if isinstance(reason, ReadTimeoutError):
+            tries = f" (after {policy.read} retries)" if policy.read else ""
             return KumaApiError(
                 f"The control plane at {url} did not answer within "
                 f"{self._target.read_timeout:g}s{tries}; it may be overloaded, or the "
@@ -284,6 +507,13 @@ class KumaApiClient:
             return
         body = _body_hint(response.data)
         detail = f" ({body})" if body else ""
+        elsewhere = _redirected_elsewhere(response, url)
+        if status in (401, 403) and elsewhere:
+            raise KumaApiError(
+                f"{url} redirected to {elsewhere}, another origin, which answered HTTP {status}"
+                f"{detail}: credentials are never sent to another origin, so "
+                f"{self._target.token_source} was not refused, it was not sent. Give the address "
+                "the API answers at itself (no redirect).", url=url, status=status)
         if status in (401, 403):
             if self._target.token or _has_authorization(self._target.headers):
                 what = (
@@ -306,7 +536,8 @@ class KumaApiClient:
                 status=status,
             )
         if status in _RETRY_STATUSES:
-            after = f" after {self._target.retries} retries" if retried else ""
+            count = self._target.retry_policy().status
+            after = f" after {count} retries" if retried and count else ""
             raise KumaApiError(
                 f"The control plane at {url} kept answering HTTP {status}{detail}{after}; it "
                 "may be restarting or overloaded. Retry later.",
@@ -321,7 +552,14 @@ class KumaApiClient:
     def _parse(response: urllib3.BaseHTTPResponse, url: str) -> Any:
         raw = response.data
         try:
-            return json.loads(raw)
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KumaApiError(
+                f"The answer from {url} is not valid UTF-8 (byte {exc.start} of {len(raw)}): JSON "
+                "must be UTF-8. Is it really a Kuma control plane API, and not a proxy in between?",
+                url=url, status=response.status) from None
+        try:
+            return json.loads(text)
         except ValueError as exc:
             ctype = response.headers.get("Content-Type", "unknown")
             if raw.lstrip()[:1] in (b"{", b"["):
@@ -335,6 +573,24 @@ class KumaApiClient:
                     f" Is {url} really a Kuma control plane API, and not a proxy or the GUI?"
                 )
             raise KumaApiError(what, url=url, status=response.status) from None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def _redirected_elsewhere(response: urllib3.BaseHTTPResponse, url: str) -> str | None:
+    """Where the answer came from after redirects, when that is another origin than `url`."""
+    retries = getattr(response, "retries", None)
+    locations = [h.redirect_location for h in (retries.history if retries else ())
+                 if h.redirect_location]
+    if not locations:
+        return None
+    final = locations[-1]
+    if "://" not in final:  # a relative Location stays on the origin
+        return None
+    return final if _origin(final) != _origin(url) else None
 
 
 def _reason(exc: BaseException) -> str:

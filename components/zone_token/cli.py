@@ -8,18 +8,37 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from components.redaction import Redactor
 from components.zone_token.issue import TokenSpec, ZoneTokenError, issue_zone_token
 
 
 def main(stdin: TextIO | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    text = stdin.read()
+    # Whatever the spec holds (the admin token) is masked in what is printed (stderr is logged).
+    redact = Redactor(_strings(text))
     try:
-        spec = TokenSpec.from_json(stdin.read())
+        spec = TokenSpec.from_json(text)
         print(f"zone token: asking the global for {spec.zone!r}'s token (scope cp, valid for "
               f"{spec.valid_for})", file=stderr)
         token = issue_zone_token(spec)
     except ZoneTokenError as error:
-        print(f"zone token: {error}", file=stderr)
+        print(redact(f"zone token: {error}"), file=stderr)
+        return 1
+    except Exception as error:  # never a traceback: it could quote the admin token
+        print(redact(f"zone token: unexpected failure: {type(error).__name__}: {error}"), file=stderr)
         return 1
     stdout.write(token + "\n")
     return 0
+
+
+def _strings(text: str) -> list[str]:
+    """Every string value in the spec JSON (the token among them), to be masked."""
+    import json
+
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return []
+    return [v for k, v in raw.items() if k == "token" and isinstance(v, str)] if isinstance(
+        raw, dict) else []

@@ -19,6 +19,7 @@ from typing import Any
 
 from components import kube
 from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.redaction import CredentialError, clean_credential
 from components.zone_token.port_forward import PortForwardError, forwarded, port_forward_command
 
 TOKEN_PATH = "/tokens/zone"
@@ -76,6 +77,14 @@ class TokenSpec:
         timeout = raw.get("timeout_seconds", 30.0)
         if not isinstance(timeout, int | float) or timeout <= 0:
             raise ZoneTokenError("the zone token spec's timeout_seconds must be a positive number")
+        if raw.get("token") is not None:
+            source = str(raw.get("token_source") or "the admin token")
+            if not isinstance(raw["token"], str):
+                raise ZoneTokenError(f"{source} is not a string")
+            try:
+                raw = {**raw, "token": clean_credential(raw["token"], source)}
+            except CredentialError as error:
+                raise ZoneTokenError(str(error)) from None
         return cls(**raw)
 
 

@@ -86,7 +86,8 @@ class FakeZone:
             self._lists.setdefault((obj.type, obj.mesh), []).append(obj)
             self._items[(obj.type, obj.mesh, obj.name)] = obj
 
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
+        """Serve on `port` (0: any free one; the same one again: a restarted control plane)."""
         zone = self
         self.index()
 
@@ -102,7 +103,7 @@ class FakeZone:
             def do_GET(self) -> None:
                 zone._handle(self)
 
-        self._server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = LoopbackHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.base_url
 

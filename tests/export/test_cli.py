@@ -171,5 +171,5 @@ def test_one_default_concurrency_for_the_program_the_cli_and_the_library() -> No
 
     cfg = parse_config({"global": {"kubeContext": "g", "kdsAddress": "kds"},
                         "zones": [{"name": "z", "kubeContext": "zc"}]})
-    cli_default = _parser().parse_args(["--api-url", "u", "--system-namespace", "n"]).concurrency
+    cli_default = _parser().parse_args(["--api-url", "http://u", "--system-namespace", "n"]).concurrency
     assert cfg.export_concurrency == cli_default == ExportOptions().concurrency
