@@ -158,10 +158,13 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     global_status = json.loads(clusters.helm("global", "status", RELEASE, "-n", SYSTEM_NAMESPACE,
                                              "-o", "json").stdout)
     assert global_status["info"]["status"] == "deployed"
+    created: list[tuple[Mapping[str, Any], int]] = []
     for document in expected:
         live = on_global(clusters, document)
         assert live is not None, f"{document['kind']} {document['metadata']['name']} not on the global"
         assert without_server_fields(live) == without_server_fields(document)
+        created.append((document, int(live["metadata"]["resourceVersion"])))
+    assert_created_in_kumactls_order(clusters, created)
     db_password = next(d for d in expected if d["metadata"]["name"] == "default-db-password")
     live_password = on_global(clusters, db_password)
     assert live_password is not None
@@ -210,6 +213,29 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     stack.destroy()
     assert helm_history(clusters, "zone-1")[-1]["revision"] == revision
     assert all(on_global(clusters, d) is not None for d in expected)
+
+
+def assert_created_in_kumactls_order(clusters: Clusters,
+                                     created: list[tuple[Mapping[str, Any], int]]) -> None:
+    """The order the real engine created the copies in, as the global's API server recorded it:
+    after the global release was deployed (its CRDs and, where kuma-cp runs, its webhooks), each
+    Mesh before its Secrets, those before its policies, token signing keys last. A never-updated
+    object's resourceVersion is etcd's revision at its creation, one counter for the whole
+    cluster (opaque to clients in general; compared here, where the store is known to be etcd)."""
+    records = clusters.get_json("global", "secrets", "-n", SYSTEM_NAMESPACE,
+                                "-l", f"owner=helm,name={RELEASE}")
+    deployed = max(int(r["metadata"]["resourceVersion"]) for r in records["items"])
+    assert min(version for _, version in created) > deployed, "a copy was created before the release"
+    meshes = [v for d, v in created if d["kind"] == "Mesh"]
+    mesh_secrets = [v for d, v in created if d.get("type") == "system.kuma.io/secret"]
+    policies = [v for d, v in created
+                if str(d["apiVersion"]).startswith("kuma.io/") and d["kind"] != "Mesh"]
+    # The signing keys and the admin token signed with them (components/signing_keys.py).
+    signing = [v for d, v in created if is_signing_key(d)]
+    assert meshes and mesh_secrets and policies and signing
+    assert max(meshes) < min(mesh_secrets), "a mesh Secret was created before its Mesh"
+    assert max(mesh_secrets) < min(policies), "a policy was created before its mesh's Secrets"
+    assert min(signing) > max(v for d, v in created if not is_signing_key(d)), "signing keys not last"
 
 
 def _with_federated_false(stack: Pulumi) -> Any:
