@@ -46,6 +46,8 @@ from tests.integration.tools import REPO_ROOT, Tools
 
 POLICIES = 300
 ZONE_API_TOKEN = "zone-admin-api-token-plaintext"
+SECRET_ENV = ("KUMA_MESH_FEDERATION_TEST_SECRET", "helm-value-secret-plaintext")
+SECRET_ENV_KEY = f"mesh-federation:zones[0].values.controlPlane.envVars.{SECRET_ENV[0]}"
 
 
 @dataclass
@@ -141,7 +143,9 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     stack = new_stack(tools, tmp_path, "dev")
     stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(zone_1)]),
                secrets={"mesh-federation:kdsTls.serverKey": key_pem,
-                        "mesh-federation:zones[0].apiToken": f"{ZONE_API_TOKEN}-zone-1"})
+                        "mesh-federation:zones[0].apiToken": f"{ZONE_API_TOKEN}-zone-1",
+                        # A Helm value given as a secret (`config set --secret --path`).
+                        f"{SECRET_ENV_KEY}": SECRET_ENV[1]})
     expected = export_documents(zone_1)
     assert len(expected) >= POLICIES + 1
 
@@ -176,6 +180,7 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     assert control_plane["zone"] == "zone-1"
     assert control_plane["kdsGlobalAddress"] == "grpcs://127.0.0.1:5685"
     assert control_plane["resources"]["requests"]["cpu"] == USER_VALUE[1]
+    assert control_plane["envVars"][SECRET_ENV[0]] == SECRET_ENV[1]
     assert values["ingress"]["enabled"] is True
     assert control_plane["tls"]["kdsZoneClient"]
     history = helm_history(clusters, "zone-1")
@@ -191,7 +196,7 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     # 4. no secret in plaintext anywhere in the backend.
     state = stack.state_text()
     secrets = [f"{ZONE_API_TOKEN}-zone-1", "zone-1-db-password-plaintext",
-               "zone-1-admin-user-token-plaintext", key_pem.splitlines()[1]]
+               "zone-1-admin-user-token-plaintext", key_pem.splitlines()[1], SECRET_ENV[1]]
     secrets += [base64.b64encode(s.encode()).decode() for s in secrets[1:3]]
     for secret in secrets:
         assert secret not in state, f"plaintext secret in the state: {secret[:12]}..."
