@@ -195,7 +195,7 @@ def _alternatives(tools: Tools, work: Path, clusters: Clusters, resources: Path,
                   cap_s: float, home: Path) -> None:
     _crds_and_namespace(clusters, "alt")
     project = _alt_project(work)
-    modes = [("per-object", False), ("per-object", True), ("configgroup", False), ("configgroup", True)]
+    modes = [("configgroup", False), ("per-object", False), ("configgroup", True), ("per-object", True)]
     for mode, skip in modes:
         name = f"{mode}{'-skip' if skip else ''}"
         stack = Pulumi(tools, project, work / f"alt-backend-{name}", home, name.replace("-", ""))
@@ -210,6 +210,7 @@ def _alternatives(tools: Tools, work: Path, clusters: Clusters, resources: Path,
         stack.env = env_with  # type: ignore[method-assign]
         figures.alternatives[f"{name} preview"] = preview = _pulumi(stack, "preview", cap_s=cap_s)
         _check(preview, f"alt {name} preview")
+        print(f"    alt {name}: preview {_fmt(preview)}", flush=True)
         run, writes = _measured_up(stack, "bench-alt", cap_s=cap_s, skip_checkpoints=skip)
         _check(run, f"alt {name} up")
         figures.alternatives[f"{name} up"] = run
@@ -218,7 +219,7 @@ def _alternatives(tools: Tools, work: Path, clusters: Clusters, resources: Path,
         deleted = clusters.kubectl("alt", "delete", "-f", str(resources), "--wait=false", check=False)
         if deleted.returncode != 0:
             raise RuntimeError(deleted.stderr[-2000:])
-        print(f"    alt {name}: preview {preview.wall_s:.1f} s, up {_fmt(run)}, writes {writes}", flush=True)
+        print(f"    alt {name}: up {_fmt(run)}, state writes/bak/bytes {writes}", flush=True)
 
 
 def _as_stored(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -233,7 +234,7 @@ def _as_stored(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- one size -------------------------------------------------------------------------------------
 
 def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alternatives: bool,
-             keep: Path | None) -> Figures:
+             keep: Path | None, program: bool = True) -> Figures:
     figures = Figures(n, skip_checkpoints=skip_checkpoints)
     with contextlib.ExitStack() as stack_of:
         work = keep / f"n{n}" if keep else Path(stack_of.enter_context(
@@ -256,6 +257,10 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
         _check(figures.kubectl, "kubectl apply")
         print(f"    (a) kubectl apply {_fmt(figures.kubectl)}", flush=True)
 
+        if not program:
+            if alternatives:
+                _alternatives(tools, work, clusters, resources, figures, cap_s, work / "pulumi-home")
+            return figures
         stack = _program_stack(tools, work, clusters, fake.base_url, trustme.CA())
         figures.preview = _pulumi(stack, "preview", cap_s=cap_s)
         _check(figures.preview, "pulumi preview")
@@ -339,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="from this N on, `pulumi up` runs with PULUMI_SKIP_CHECKPOINTS=true")
     parser.add_argument("--alternatives", default="",
                         help="comma-separated sizes at which to also measure per-object vs ConfigGroup")
+    parser.add_argument("--no-program", action="store_true",
+                        help="only (a) and the alternatives, not the program's (b)")
     parser.add_argument("--keep", type=Path, help="keep the work directories here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -352,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in _sizes(args.sizes):
         results.append(one_size(tools, n, cap_s=args.cap_minutes * 60,
                                 skip_checkpoints=n >= args.skip_checkpoints_from,
-                                alternatives=n in alternatives, keep=args.keep))
+                                alternatives=n in alternatives, keep=args.keep,
+                                program=not args.no_program))
         if args.json:
             args.json.write_text(json.dumps([_as_json(f) for f in results], indent=1))
     print()
