@@ -17,6 +17,7 @@ version by then, so bytes are approximate, within one checkpoint).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import select
@@ -79,6 +80,24 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
+def kill_session(leader: int) -> None:
+    """SIGKILL every process of the session `leader` started: the CLI starts each plugin in a
+    process group of its own (same session), which killing the leader's group would leave
+    running."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        # After the command name: state, ppid, pgrp, session.
+        if int(text[text.rindex(b")") + 2:].split(b" ", 5)[3]) == leader:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry), signal.SIGKILL)
+
+
 def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  timeout_s: float = 1500.0, stdin_text: str | None = None) -> Run:
     """Run argv in its own process group; on the cap, the whole group is killed."""
@@ -105,7 +124,7 @@ def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[s
                 break
             peak_kb = max(peak_kb, tree_rss_kb(process.pid))
             if time.monotonic() - start > timeout_s:
-                os.killpg(process.pid, signal.SIGKILL)
+                kill_session(process.pid)
                 _, status, rusage = os.wait4(process.pid, 0)
                 process.returncode = os.waitstatus_to_exitcode(status)
                 returncode = None
