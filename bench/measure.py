@@ -1,0 +1,209 @@
+"""Measuring a whole command for bench/pulumi_apply.py: wall time, peak memory of its process tree,
+CPU of the tree, and the writes a Pulumi file backend makes to a stack's state file.
+
+Peak memory is the largest sum of VmRSS over the command and all its descendants, polled from
+/proc every 0.1 s (`/usr/bin/time -v` would give the largest single process only: here the CLI,
+the language host, the Python program and two provider plugins run side by side). A sum of RSS
+counts pages shared between processes once per process, so it is an upper bound; a process that
+lives less than 0.1 s may be missed. CPU is user + system of the command and every descendant
+that was waited for (`wait4`).
+
+State writes are counted with inotify on the backend's stack directory: the file backend writes a
+whole new checkpoint to a temporary file and renames it over `<stack>.json` (gocloud.dev fileblob),
+after copying the old one to `<stack>.json.bak` (pkg/backend/diy/state.go). Each rename onto
+either name is one write; its size is read right after the event (the file may already be a newer
+version by then, so bytes are approximate, within one checkpoint).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import signal
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+POLL_SECONDS = 0.1
+_PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+@dataclass
+class Run:
+    argv: Sequence[str]
+    wall_s: float
+    peak_rss_mb: float
+    cpu_s: float
+    returncode: int | None  # None: killed at the cap
+    stdout: str
+    stderr: str
+    load: tuple[float, float, float]
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: fields start after the last ')'.
+        ppid = int(text[text.rindex(b")") + 2:].split(b" ", 2)[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def tree_rss_kb(root: int) -> int:
+    children = _children_map()
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                total += int(statm.read().split()[1]) * _PAGE_KB
+        except OSError:
+            continue
+    return total
+
+
+def kill_session(leader: int) -> None:
+    """SIGKILL every process of the session `leader` started: the CLI starts each plugin in a
+    process group of its own (same session), which killing the leader's group would leave
+    running."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        # After the command name: state, ppid, pgrp, session.
+        if int(text[text.rindex(b")") + 2:].split(b" ", 5)[3]) == leader:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry), signal.SIGKILL)
+
+
+def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+                 timeout_s: float = 1500.0, stdin_text: str | None = None) -> Run:
+    """Run argv in its own process group; on the cap, the whole group is killed."""
+    load = os.getloadavg()
+    out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-run-{os.getpid()}-{time.monotonic_ns()}"
+    with open(f"{out_path}.out", "w+") as out, open(f"{out_path}.err", "w+") as err:
+        start = time.monotonic()
+        process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
+                                   stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+                                   stdout=out, stderr=err, text=True, start_new_session=True)
+        if stdin_text is not None:
+            assert process.stdin is not None
+            process.stdin.write(stdin_text)
+            process.stdin.close()
+        peak_kb = 0
+        returncode: int | None = None
+        rusage = None
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid == process.pid:
+                returncode = os.waitstatus_to_exitcode(status)
+                rusage = usage
+                process.returncode = returncode
+                break
+            peak_kb = max(peak_kb, tree_rss_kb(process.pid))
+            if time.monotonic() - start > timeout_s:
+                kill_session(process.pid)
+                _, status, rusage = os.wait4(process.pid, 0)
+                process.returncode = os.waitstatus_to_exitcode(status)
+                returncode = None
+                break
+            time.sleep(POLL_SECONDS)
+        wall = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    for suffix in (".out", ".err"):
+        Path(f"{out_path}{suffix}").unlink(missing_ok=True)
+    cpu = (rusage.ru_utime + rusage.ru_stime) if rusage is not None else float("nan")
+    return Run(argv, wall, peak_kb / 1024, cpu, returncode, stdout, stderr, load)
+
+
+# -- inotify, through libc (no package needed) ----------------------------------------------------
+
+_IN_CLOSE_WRITE = 0x00000008
+_IN_MOVED_TO = 0x00000080
+_IN_CREATE = 0x00000100
+_EVENT = struct.Struct("iIII")
+
+
+@dataclass
+class StateWrites:
+    """Writes onto `<stack>.json` and its `.bak` in one backend directory, while running."""
+
+    directory: Path
+    stack_file: str
+    writes: int = 0
+    bak_writes: int = 0
+    bytes_written: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> StateWrites:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        self._fd = libc.inotify_init1(os.O_NONBLOCK)
+        if self._fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        mask = _IN_MOVED_TO | _IN_CLOSE_WRITE | _IN_CREATE
+        if libc.inotify_add_watch(self._fd, str(self.directory).encode(), mask) < 0:
+            raise OSError(ctypes.get_errno(), f"inotify_add_watch {self.directory}")
+        self._thread = threading.Thread(target=self._read, name="state-writes", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        time.sleep(0.3)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        os.close(self._fd)
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self._fd], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                data = os.read(self._fd, 1 << 20)
+            except BlockingIOError:
+                continue
+            offset = 0
+            while offset < len(data):
+                _, mask, _, length = _EVENT.unpack_from(data, offset)
+                name = data[offset + _EVENT.size: offset + _EVENT.size + length].rstrip(b"\0").decode()
+                offset += _EVENT.size + length
+                if name not in (self.stack_file, f"{self.stack_file}.bak"):
+                    continue
+                # A rename onto the name (fileblob), or a direct write closing it.
+                if not mask & (_IN_MOVED_TO | _IN_CLOSE_WRITE):
+                    continue
+                try:
+                    size = (self.directory / name).stat().st_size
+                except OSError:
+                    size = 0
+                self.bytes_written += size
+                if name == self.stack_file:
+                    self.writes += 1
+                else:
+                    self.bak_writes += 1
