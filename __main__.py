@@ -4,7 +4,8 @@ import pulumi
 
 from components.config import load_config
 from components.process_tuning import postpone_full_collections
-from components.program import build, outputs
+from components.program import build
+from components.stack_outputs import outputs
 
 postpone_full_collections()
 config = load_config()

@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT / "tests" / "export"))
 
 from fake_zone import FakeZone, Obj, k8s_object  # noqa: E402
 
+from components.clients.cluster_access import service_proxy_url  # noqa: E402
+from components.clients.kube_api import DEFAULT_LIST_LIMIT, KubeApiClient, KubeTarget  # noqa: E402
+from components.clients.kuma_api import ApiTarget, KumaApiClient  # noqa: E402
 from components.export import ExportOptions, export_zone  # noqa: E402
-from components.export.kube_api import DEFAULT_LIST_LIMIT, KubeApiClient, KubeTarget  # noqa: E402
-from components.kube import service_proxy_url  # noqa: E402
-from components.kuma_api import ApiTarget, KumaApiClient  # noqa: E402
 from tests.export.fake_kube_api import FakeKubeApi  # noqa: E402
 
 # Per mesh, the policy mix (type name, path, count share).

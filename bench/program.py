@@ -132,10 +132,11 @@ def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
 
         from pulumi.runtime.mocks import MockMonitor
 
-        import components.program as program_module
+        import components.zone_exports as zone_exports_module
         from components.config import parse_config
         from components.process_tuning import postpone_full_collections
-        from components.program import build, outputs
+        from components.program import build
+        from components.stack_outputs import outputs
         from tests.pulumi_harness import run_program
 
         class CountingMonitor(MockMonitor):
@@ -160,7 +161,7 @@ def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
         baseline = _peak_rss_mb()
 
         export_seconds: list[float] = []
-        export_all = program_module.export_all
+        export_all = zone_exports_module.export_all
 
         def timed_export_all(cfg: Any, exporter: Any) -> Any:
             # Instrumentation only: how much of the wall is the zones' export.
@@ -170,7 +171,7 @@ def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
             finally:
                 export_seconds.append(time.perf_counter() - started)
 
-        program_module.export_all = timed_export_all
+        zone_exports_module.export_all = timed_export_all
 
         def program() -> Any:
             postpone_full_collections()  # as __main__.py does, first thing in the run

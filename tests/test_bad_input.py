@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from components.config import TOP_LEVEL_KEYS, ConfigError, parse_config
-from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from components.redaction import Redactor, redact_url
 from tests import canaries
 from tests.test_config import problems, raw
@@ -48,13 +48,13 @@ def test_the_client_refuses_a_token_with_a_line_break_without_showing_it(value: 
 
 
 def test_the_admin_user_token_secret_is_checked(kubeconfig: str, monkeypatch: Any) -> None:
-    from components import kube
+    from components.clients import cluster_access
     from tests import fake_kube
 
     monkeypatch.setattr(fake_kube, "SECRETS", [fake_kube.secret(
         "admin-user-token", "system.kuma.io/global-secret", f"{TOKEN}\n# rotated")])
-    with pytest.raises(kube.KubeAccessError) as caught:
-        kube.read_admin_token(context="mesh-zone", namespace=fake_kube.NS, kubeconfig=kubeconfig)
+    with pytest.raises(cluster_access.KubeAccessError) as caught:
+        cluster_access.read_admin_token(context="mesh-zone", namespace=fake_kube.NS, kubeconfig=kubeconfig)
     assert "admin-user-token" in str(caught.value) and TOKEN not in str(caught.value)
 
 
@@ -258,7 +258,7 @@ def test_no_canary_in_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_the_program_gives_each_zone_export_its_deadline(monkeypatch: Any) -> None:
-    from components import program
+    from components import zone_exports
     from tests import factories
 
     seen: list[ApiTarget] = []
@@ -273,9 +273,9 @@ def test_the_program_gives_each_zone_export_its_deadline(monkeypatch: Any) -> No
         def __exit__(self, *exc: object) -> None:
             return None
 
-    monkeypatch.setattr(program, "KumaApiClient", Recording)
-    monkeypatch.setattr(program, "export_zone", lambda client, options, progress: None)
+    monkeypatch.setattr(zone_exports, "KumaApiClient", Recording)
+    monkeypatch.setattr(zone_exports, "export_zone", lambda client, options, progress: None)
     cfg = factories.config(exportDeadlineSeconds=42)
-    program.export_from_zone(cfg, cfg.zones[0], 0)
+    zone_exports.export_from_zone(cfg, cfg.zones[0], 0)
     assert seen[0].deadline_seconds == 42
     assert seen[0].deadline_setting == "mesh-federation:exportDeadlineSeconds"

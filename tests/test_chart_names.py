@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components.chart_names import control_plane_service, zone_sync_port, zone_sync_service
 from components.config import ConfigError, FederationConfig
-from components.products import API_PORT, KUMA
-from components.program import build, outputs
+from components.program import build
+from components.rules.chart_names import control_plane_service, zone_sync_port, zone_sync_service
+from components.rules.products import API_PORT, KUMA
+from components.stack_outputs import outputs
 from tests import factories
 from tests.pulumi_harness import RecordingMonitor, run_program
 from tests.test_program import COMMAND

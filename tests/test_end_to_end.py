@@ -12,7 +12,8 @@ import json
 import pytest
 
 from components.config import parse_config
-from components.program import build, outputs
+from components.program import build
+from components.stack_outputs import outputs
 from tests.export.fake_kube_api import FakeKubeApi
 from tests.export.fake_zone import FakeZone, Obj, k8s_object, load_types
 from tests.pulumi_harness import UNKNOWN, monitor_of, run_program

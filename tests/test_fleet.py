@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from components.merge import MergeConflict, merge_exports
-from components.program import build, export_all
+from components.program import build
+from components.rules.merge import MergeConflict, merge_exports
+from components.zone_exports import export_all
 from tests import factories
 from tests.pulumi_harness import monitor_of, run_program
 from tests.test_program import COMMAND, RELEASE, program

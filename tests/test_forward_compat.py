@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from components.config import ConfigError
-from components.forward_compat import mesh_name_warnings
+from components.rules.forward_compat import mesh_name_warnings
 from tests import factories
 from tests.pulumi_harness import run_program
 from tests.test_program import program

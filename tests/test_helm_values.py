@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.helm_values import (
+from components.rules.helm_values import (
     KDS_AUTH_KONG_MESH_2X,
     ZoneTokenMount,
     deep_merge,
@@ -15,7 +15,7 @@ from components.helm_values import (
     key_paths,
     zone_values,
 )
-from components.products import KONG_MESH, KUMA, Product
+from components.rules.products import KONG_MESH, KUMA, Product
 from tests.upstream import upstream_path
 
 CHART_VALUES = ["chart/values.yaml", "chart/values-v2.10.11.yaml"]

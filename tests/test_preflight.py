@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from components.export.model import ControlPlaneInfo
-from components.preflight import PreflightError, PreflightResult, preflight
-from components.products import version_tuple
 from components.program import build
+from components.rules.preflight import PreflightError, PreflightResult, preflight
+from components.rules.products import version_tuple
 from tests import factories
 from tests.pulumi_harness import monitor_of, run_program
 

@@ -278,7 +278,7 @@ def test_the_zone_sync_service_is_found_under_the_name_configured_for_it() -> No
 
 def test_a_ca_bundle_reaches_every_client_of_an_https_api(tmp_path: Any) -> None:
     """The export's client, the check's spec and the zone token issuer all trust the bundle."""
-    from components.program import zone_api_target
+    from components.zone_exports import zone_api_target
 
     bundle = tmp_path / "cp-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")

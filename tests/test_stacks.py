@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from components.config import FederationConfig, parse_config
-from components.program import build, outputs
+from components.program import build
+from components.stack_outputs import outputs
 from tests import factories
 from tests.pulumi_harness import RecordingMonitor, monitor_of, run_program
 from tests.test_program import COMMAND, RELEASE

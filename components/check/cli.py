@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from components.check.poll import CheckFailed, run_check
 from components.check.spec import ApiSpec, CheckSpec, DirectApi, SpecError
-from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from components.redaction import MASK, Redactor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -34,7 +34,7 @@ def build_target(api: ApiSpec, *, side: str, timeout_seconds: float) -> ApiTarge
             connect_timeout=connect, read_timeout=read,
             token_source=f"the {side} API token ({side}_api.token in the check spec)",
         )
-    from components.kube import service_proxy_target  # only when a kube proxy is asked for
+    from components.clients.cluster_access import service_proxy_target  # only when a kube proxy is asked for
 
     target = service_proxy_target(
         context=api.context, namespace=api.namespace, service=api.service, port=api.port,

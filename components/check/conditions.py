@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from components.check.spec import ExpectedPolicy
-from components.kuma_api import KumaApiError
+from components.clients.kuma_api import KumaApiError
 
 ZONE_LABEL = "kuma.io/zone"
 ORIGIN_LABEL = "kuma.io/origin"

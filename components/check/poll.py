@@ -30,7 +30,7 @@ from components.check.conditions import (
     read_resource_types,
 )
 from components.check.spec import CheckSpec, ExpectedPolicy
-from components.kuma_api import KumaApiError
+from components.clients.kuma_api import KumaApiError
 
 ONLINE_ROUNDS_REQUIRED = 2
 

@@ -179,13 +179,13 @@ def _main(argv: Sequence[str]) -> int:
     token, token_source = _token(args)
 
     # Heavy imports only once the arguments are known to be good.
-    from components import kube
+    from components.clients import cluster_access
+    from components.clients.kube_api import KubeApiClient
+    from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
     from components.export.exporter import export_zone
-    from components.export.kube_api import KubeApiClient
     from components.export.model import ExportError, ExportOptions
     from components.export.yaml_out import counts_by_kind, to_yaml
-    from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
-    from components.products import API_PORT, PRODUCTS
+    from components.rules.products import API_PORT, PRODUCTS
 
     def progress(message: str) -> None:
         if not args.quiet:
@@ -209,13 +209,13 @@ def _main(argv: Sequence[str]) -> int:
         zone_ns = args.zone_namespace or args.system_namespace
         product = PRODUCTS["kuma"] if zone_ns == PRODUCTS["kuma"].namespace else PRODUCTS["kong-mesh"]
         try:
-            target = kube.service_proxy_target(
+            target = cluster_access.service_proxy_target(
                 context=args.kube_context, namespace=zone_ns,
                 service=args.control_plane_service or product.control_plane_service,
                 port=API_PORT, kubeconfig=args.kubeconfig)
-            kube_api = KubeApiClient(kube.kube_target(args.kube_context, args.kubeconfig),
+            kube_api = KubeApiClient(cluster_access.kube_target(args.kube_context, args.kubeconfig),
                                      pool_size=args.concurrency)
-        except kube.KubeAccessError as exc:
+        except cluster_access.KubeAccessError as exc:
             return _fail(f"{exc}\nnothing was exported")
     options = ExportOptions(
         profile=args.profile,

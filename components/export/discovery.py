@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from components.export.model import ControlPlaneInfo, ExportError, ResourceType
 
 if TYPE_CHECKING:
-    from components.kuma_api.client import KumaApiClient
+    from components.clients.kuma_api import KumaApiClient
 
 
 def _get(data: Any, *keys: str) -> Any:

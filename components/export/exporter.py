@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from components.export import kube, kube_order, listing, profiles
+from components.clients.kube_api import KubeApiClient, KubeKind
+from components.clients.kuma_api import KumaApiClient, KumaApiError
+from components.export import kube_objects, kube_order, listing, profiles
 from components.export.discovery import parse_info, parse_resource_types
 from components.export.documents import check_manifest
-from components.export.kube_api import KubeApiClient, KubeKind
 from components.export.model import (
     FEDERATION_PROFILES,
     MAX_PAGE_SIZE,
@@ -31,7 +32,6 @@ from components.export.model import (
     ExportResult,
     ResourceType,
 )
-from components.kuma_api.client import KumaApiClient, KumaApiError
 
 Progress = Callable[[str], None]
 Item = Mapping[str, Any]
@@ -168,9 +168,9 @@ class _Run:
         self.rename = (zone_ns, target_ns) if target_ns != zone_ns else None
         excluded: set[str] = set()
         if self.options.profile in FEDERATION_PROFILES:
-            excluded.add(kube.ORIGIN_LABEL)
+            excluded.add(kube_objects.ORIGIN_LABEL)
         if self.options.strip_zone_label:
-            excluded.add(kube.ZONE_LABEL)
+            excluded.add(kube_objects.ZONE_LABEL)
         self.excluded = frozenset(excluded)
 
         meshes: list[Item] = answers["meshes"]
@@ -293,7 +293,7 @@ class _Run:
                                 rtype.name)
                 else:
                     self.submit(_setter(listed, rtype.name), api.list_secrets,
-                                self.zone_namespace, kube.SECRET_TYPES[rtype.name], limit)
+                                self.zone_namespace, kube_objects.SECRET_TYPES[rtype.name], limit)
                 continue
             self.submit(_setter(listed, rtype.name), api.list_kind, self._kind(rtype), limit)
         self.drain()
@@ -321,7 +321,7 @@ class _Run:
                 slots.append(slot)
                 for obj in members:
                     name = str(obj["metadata"]["name"])
-                    if rtype.name == profiles.GLOBAL_SECRET and name in kube.NEVER_EXPORTED:
+                    if rtype.name == profiles.GLOBAL_SECRET and name in kube_objects.NEVER_EXPORTED:
                         continue
                     slot.names.append(name)
                     slot.objects[len(slot.objects)] = dict(obj)
@@ -343,7 +343,7 @@ class _Run:
             if name in seen:
                 continue
             seen.add(name)
-            if slot.rtype.name == profiles.GLOBAL_SECRET and name in kube.NEVER_EXPORTED:
+            if slot.rtype.name == profiles.GLOBAL_SECRET and name in kube_objects.NEVER_EXPORTED:
                 continue
             names.append(name)
         slot.names = names
@@ -399,7 +399,7 @@ class _Run:
     def _finalize(
         self, obj: Mapping[str, Any], mesh_universal: Item | None = None
     ) -> dict[str, Any] | None:
-        out = kube.finalize(
+        out = kube_objects.finalize(
             obj,
             profile=self.options.profile,
             allowed_namespaces=(self.zone_namespace,),
@@ -426,7 +426,7 @@ class _Run:
         left_out: list[str] = []   # outside the zone's system namespace, as kumactl leaves them
         needed_secrets: list[str] = []
         for index in sorted(mesh_objects):
-            spec_needs = kube.mesh_spec(meshes[index])[1]
+            spec_needs = kube_objects.mesh_spec(meshes[index])[1]
             doc = self._finalize(mesh_objects[index], mesh_universal=meshes[index])
             if doc is not None:
                 documents.append(doc)
@@ -446,22 +446,22 @@ class _Run:
                     slot.objects[i] for slot in by_type.get(rtype.name, []) for i in sorted(slot.objects)
                 ]
             for obj in raw:
-                if kube.pushed_down_by_global(obj):
+                if kube_objects.pushed_down_by_global(obj):
                     # The global's own object, synced here under a hashed name: copied back, it
                     # would be a new object on the global, pushed down again under another hash.
                     name = str((obj.get("metadata") or {}).get("name", ""))
-                    where = kube.namespace_of(obj)
+                    where = kube_objects.namespace_of(obj)
                     self.from_global.append(f"{rtype.name} {where}/{name}" if where
                                             else f"{rtype.name} {name}")
                     continue
                 doc = self._finalize(obj)
                 if doc is None:
                     name = str((obj.get("metadata") or {}).get("name", ""))
-                    left_out.append(f"{rtype.name} {kube.namespace_of(obj)}/{name}")
+                    left_out.append(f"{rtype.name} {kube_objects.namespace_of(obj)}/{name}")
                     continue
                 name = str(doc.get("metadata", {}).get("name", ""))
                 if rtype.name == profiles.GLOBAL_SECRET and name.startswith(
-                    kube.SIGNING_KEY_PREFIX
+                    kube_objects.SIGNING_KEY_PREFIX
                 ):
                     # Applied last: once the global has the zone's signing key,
                     # tokens issued by the global itself stop working.
@@ -508,10 +508,10 @@ class _Run:
             meta = check_manifest(doc, type_name=kind, name=None,
                                   where=f"the kube API's list of {kind}s")["metadata"]
             name: str = meta["name"]
-            if kind == profiles.GLOBAL_SECRET and name in kube.NEVER_EXPORTED:
+            if kind == profiles.GLOBAL_SECRET and name in kube_objects.NEVER_EXPORTED:
                 continue
             labels = meta.get("labels")
-            mesh = str(labels.get(kube.MESH_LABEL, "")) if isinstance(labels, Mapping) else ""
+            mesh = str(labels.get(kube_objects.MESH_LABEL, "")) if isinstance(labels, Mapping) else ""
             if kind == profiles.SECRET:
                 rank = mesh_rank.get(mesh, len(mesh_rank))
                 keyed.append((rank, mesh, name, doc))

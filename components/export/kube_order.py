@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from components.export.kube import MESH_LABEL
+from components.export.kube_objects import MESH_LABEL
 from components.export.model import ExportError
 
 DEFAULT_MESH = "default"

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from components.export.model import MAX_PAGE_SIZE, ExportError
 
 if TYPE_CHECKING:
-    from components.kuma_api.client import KumaApiClient
+    from components.clients.kuma_api import KumaApiClient
 
 
 def _next_offset(next_url: Any, path: str) -> str | None:

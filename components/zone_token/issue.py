@@ -17,8 +17,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import kube
-from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.clients import cluster_access
+from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from components.redaction import CredentialError, clean_credential
 from components.zone_token.port_forward import PortForwardError, forwarded, port_forward_command
 
@@ -94,16 +94,16 @@ def _admin_token(spec: TokenSpec, read_admin_token: Callable[..., str]) -> tuple
     context = spec.token_context or spec.context
     try:
         token = read_admin_token(context=context, namespace=spec.namespace, kubeconfig=spec.kubeconfig)
-    except kube.KubeAccessError as error:
+    except cluster_access.KubeAccessError as error:
         raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiToken (secret), or the "
                              "apiToken of the zone whose signing keys the global took") from None
-    return token, f"Secret {spec.namespace}/{kube.ADMIN_TOKEN_SECRET} in {context!r}"
+    return token, f"Secret {spec.namespace}/{cluster_access.ADMIN_TOKEN_SECRET} in {context!r}"
 
 
 def issue_zone_token(
     spec: TokenSpec,
     *,
-    read_admin_token: Callable[..., str] = kube.read_admin_token,
+    read_admin_token: Callable[..., str] = cluster_access.read_admin_token,
     forward: Callable[..., AbstractContextManager[str]] = forwarded,
 ) -> str:
     """The zone token for `spec.zone`, issued by the global with an admin token."""

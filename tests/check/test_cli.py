@@ -119,9 +119,9 @@ def kube_spec(global_url: str) -> str:
 def test_kube_proxy_target_is_used_with_no_retries(monkeypatch: Any) -> None:
     import io
 
-    import components.kube
+    import components.clients.cluster_access
     from components.check import main
-    from components.kuma_api import ApiTarget
+    from components.clients.kuma_api import ApiTarget
 
     kube_credential = "Bearer kube-sa-credential-0123456789"
     asked: list[dict[str, Any]] = []
@@ -134,7 +134,7 @@ def test_kube_proxy_target_is_used_with_no_retries(monkeypatch: Any) -> None:
             return ApiTarget(base_url=zone.url, headers={"Authorization": kube_credential},
                              retries=5)
 
-        monkeypatch.setattr(components.kube, "service_proxy_target", fake_proxy_target)
+        monkeypatch.setattr(components.clients.cluster_access, "service_proxy_target", fake_proxy_target)
         out, err = io.StringIO(), io.StringIO()
         code = main([], stdin=io.StringIO(kube_spec(glob.url)), stdout=out, stderr=err)
     assert code == 0, err.getvalue()
@@ -148,13 +148,14 @@ def test_kube_proxy_target_is_used_with_no_retries(monkeypatch: Any) -> None:
 def test_unusable_kube_context_exits_2(monkeypatch: Any) -> None:
     import io
 
-    import components.kube
+    import components.clients.cluster_access
     from components.check import main
 
     def broken(**kwargs: Any) -> Any:
-        raise components.kube.KubeAccessError("kube context 'mesh-zone-1' could not be loaded")
+        raise components.clients.cluster_access.KubeAccessError(
+            "kube context 'mesh-zone-1' could not be loaded")
 
-    monkeypatch.setattr(components.kube, "service_proxy_target", broken)
+    monkeypatch.setattr(components.clients.cluster_access, "service_proxy_target", broken)
     err = io.StringIO()
     code = main([], stdin=io.StringIO(kube_spec("http://127.0.0.1:1")), stdout=io.StringIO(),
                 stderr=err)

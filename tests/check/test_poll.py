@@ -10,7 +10,7 @@ import pytest
 
 from components.check import CheckFailed, CheckResult, CheckSpec, DirectApi, run_check
 from components.check.conditions import label_filter
-from components.kuma_api import ApiTarget, KumaApiClient
+from components.clients.kuma_api import ApiTarget, KumaApiClient
 from tests import kuma_rules
 from tests.check.fake_kuma import (
     FakeKuma,

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from test_cli import cli
 from zone_data import zone_objects
 
+from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from components.export import ExportError, ExportOptions, export_zone, listing
 from components.export.documents import KUMA_API_VERSION, check_manifest
-from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 
 
 @pytest.fixture

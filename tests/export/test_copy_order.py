@@ -14,13 +14,13 @@ from typing import Any
 
 from fake_zone import FakeZone, Obj
 
+from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.config import FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, export_zone
-from components.exported import mesh_of, resource_name
-from components.kuma_api import ApiTarget, KumaApiClient
-from components.merge import object_key
 from components.program import build
-from components.signing_keys import is_signing_key
+from components.resources.exported_resources import mesh_of, resource_name
+from components.rules.merge import object_key
+from components.rules.signing_keys import travels_with_signing_keys
 from tests import factories
 from tests.pulumi_harness import run_program
 
@@ -75,7 +75,7 @@ def test_meshes_then_their_secrets_then_their_policies_then_the_signing_keys(
     for d in documents:
         mine = deps[urn[name[id(d)]]]
         mesh = mesh_of(d)
-        if is_signing_key(d):
+        if travels_with_signing_keys(d):
             # Last: after every other copy.
             assert set(urn.values()) - {urn[name[id(d)]]} <= mine
         elif d["kind"] == "Mesh" or mesh is None:

@@ -12,8 +12,8 @@ import pytest
 from fake_zone import FakeZone
 from zone_data import zone_objects
 
+from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from components.export import ExportError, ExportOptions, ExportResult, export_zone
-from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 
 FAST = {"connect_timeout": 1.0, "read_timeout": 1.0, "backoff_factor": 0.01}
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from fake_zone import FakeZone, Obj, k8s_object
 
+from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.export import ExportOptions, ExportResult, export_zone
-from components.kuma_api import ApiTarget, KumaApiClient
-from components.merge import object_key
-from components.preflight import preflight
+from components.rules.merge import object_key
+from components.rules.preflight import preflight
 from tests import factories
 
 Loader = Callable[[str, str], dict[str, Any]]

@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 from fake_zone import FakeZone, Obj, k8s_object
 
+from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.export import ExportOptions, export_zone, to_yaml
-from components.kuma_api import ApiTarget, KumaApiClient
 
 Loader = Callable[[str, str], dict[str, Any]]
 

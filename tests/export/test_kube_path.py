@@ -18,10 +18,10 @@ import pytest
 from fake_zone import FakeZone, Obj, k8s_object
 from zone_data import UNKNOWN_TYPE, zone_objects
 
-from components import kube
+from components.clients import cluster_access
+from components.clients.kube_api import KubeApiClient, KubeTarget
+from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.export import ExportError, ExportOptions, ExportResult, export_zone, to_yaml
-from components.export.kube_api import KubeApiClient, KubeTarget
-from components.kuma_api import ApiTarget, KumaApiClient
 from tests.export.fake_kube_api import FakeKubeApi, decode_continue
 
 NS = "kuma-system"
@@ -76,7 +76,7 @@ def served(resource_types: list[dict[str, Any]],
 
 
 def proxy_target(api: FakeKubeApi) -> ApiTarget:
-    return ApiTarget(kube.service_proxy_url(api.base_url, NS, SERVICE, 5681), retries=0,
+    return ApiTarget(cluster_access.service_proxy_url(api.base_url, NS, SERVICE, 5681), retries=0,
                      headers={"Authorization": f"Bearer {api.token}"})
 
 
@@ -213,7 +213,7 @@ def test_the_kube_target_comes_from_the_named_context(served: tuple[FakeZone, Fa
                                                       tmp_path: Path) -> None:
     zone, api = served
     config = api.kubeconfig(tmp_path / "kubeconfig")
-    target = kube.kube_target("mesh-zone", config)
+    target = cluster_access.kube_target("mesh-zone", config)
     assert target.server == api.base_url and target.context == "mesh-zone"
     assert api.token not in repr(target)
     with KumaApiClient(proxy_target(api)) as client, KubeApiClient(target) as kube_api:

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.export.kube import ORIGIN_LABEL, finalize, mesh_spec
+from components.export.kube_objects import ORIGIN_LABEL, finalize, mesh_spec
 from components.export.model import ResourceType
 from components.export.profiles import KNOWN_TYPES, select_types
 from components.export.yaml_out import _go_key_less, to_yaml

@@ -19,9 +19,8 @@ import pytest
 from fake_zone import FakeZone, Obj, k8s_object
 from zone_data import zone_objects
 
+from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError, RetryPolicy
 from components.export import ExportError, ExportOptions, ExportResult, export_zone
-from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
-from components.kuma_api.client import RetryPolicy
 
 # Short waits, the default counts: what the program and the command use, sped up.
 QUICK = RetryPolicy(backoff_factor=0.02, backoff_max=0.1, backoff_jitter=0.0)

@@ -15,8 +15,8 @@ from zone_data import (
     zone_objects,
 )
 
+from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.export import ExportOptions, ExportResult, export_zone, to_yaml
-from components.kuma_api import ApiTarget, KumaApiClient
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import pytest
 import trustme
 import yaml
 
-from components.signing_keys import is_signing_key
+from components.rules.signing_keys import travels_with_signing_keys
 from tests.export.fake_zone import FakeZone
 from tests.integration.clusters import Clusters
 from tests.integration.pulumi_cli import Pulumi, clone_project
@@ -235,12 +235,13 @@ def assert_created_in_kumactls_order(clusters: Clusters,
     mesh_secrets = [v for d, v in created if d.get("type") == "system.kuma.io/secret"]
     policies = [v for d, v in created
                 if str(d["apiVersion"]).startswith("kuma.io/") and d["kind"] != "Mesh"]
-    # The signing keys and the admin token signed with them (components/signing_keys.py).
-    signing = [v for d, v in created if is_signing_key(d)]
+    # The signing keys and the admin token signed with them (components/rules/signing_keys.py).
+    signing = [v for d, v in created if travels_with_signing_keys(d)]
     assert meshes and mesh_secrets and policies and signing
     assert max(meshes) < min(mesh_secrets), "a mesh Secret was created before its Mesh"
     assert max(mesh_secrets) < min(policies), "a policy was created before its mesh's Secrets"
-    assert min(signing) > max(v for d, v in created if not is_signing_key(d)), "signing keys not last"
+    others = [v for d, v in created if not travels_with_signing_keys(d)]
+    assert min(signing) > max(others), "signing keys not last"
 
 
 def _with_federated_false(stack: Pulumi) -> Any:
@@ -268,10 +269,11 @@ def test_split_stacks_a_zones_stack_reads_its_global_through_a_real_stack_refere
     zones_stack.up()
     assert helm_values(clusters, "zone-1")["controlPlane"]["kdsGlobalAddress"] == kds_url
     # A zones stack never replaces the keys of a global another stack owns: every object but the
-    # signing keys and the admin token signed with them (components/signing_keys.py).
-    copied = [d for d in export_documents(zone_1) if not is_signing_key(d)]
+    # signing keys and the admin token signed with them (components/rules/signing_keys.py).
+    copied = [d for d in export_documents(zone_1) if not travels_with_signing_keys(d)]
     assert copied and all(on_global(clusters, d) is not None for d in copied)
-    assert on_global(clusters, next(d for d in export_documents(zone_1) if is_signing_key(d))) is None
+    signing_key = next(d for d in export_documents(zone_1) if travels_with_signing_keys(d))
+    assert on_global(clusters, signing_key) is None
     zones_stack.preview("--expect-no-changes")
 
 

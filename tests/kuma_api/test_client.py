@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from loopback import Seen, Server
 
-from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 
 Serve = Callable[[Callable[[Seen], tuple[int, Any]]], Server]
 

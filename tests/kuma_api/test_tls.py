@@ -14,7 +14,7 @@ from typing import cast
 import pytest
 import trustme
 
-from components.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from tests.http_json import LoopbackHTTPServer, send_json
 
 # A certificate's subject as getpeercert() returns it: relative distinguished names, each a tuple

@@ -25,8 +25,8 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
-from components.chart_source import ChartSource
-from components.helm_values import ZoneTokenMount, values_digest, zone_values
+from components.rules.chart_source import ChartSource
+from components.rules.helm_values import ZoneTokenMount, values_digest, zone_values
 
 
 @dataclass

@@ -15,9 +15,9 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.dependencies import one_dependency_input
-from components.merge import LAST_APPLIED_ANNOTATION, ObjectKey, SharedObject
-from components.signing_keys import is_signing_key
+from components.resources.dependencies import one_dependency_input
+from components.rules.merge import LAST_APPLIED_ANNOTATION, ObjectKey, SharedObject
+from components.rules.signing_keys import travels_with_signing_keys
 
 # A Kuma mesh-scoped Secret as Kubernetes stores it; a GlobalSecret has type
 # system.kuma.io/global-secret (pkg/plugins/common/k8s/names.go).
@@ -136,7 +136,7 @@ class ExportedMeshResources(pulumi.ComponentResource):
         # (Full garbage collections over the heap these registrations build are put off for the
         # whole run: components/process_tuning.py, called by __main__.py.)
         for shared in args.objects:
-            if is_signing_key(shared.document):
+            if travels_with_signing_keys(shared.document):
                 signing.append(shared)
             elif _is_mesh(shared.document):
                 created[shared.key] = meshes[shared.key.name] = self._register(

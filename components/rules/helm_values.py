@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from components.products import Product
+from components.rules.products import Product
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,8 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
-from components.dependencies import one_dependency_input
-from components.federation_check import MODULE_ENVIRONMENT, module_command
+from components.resources.dependencies import one_dependency_input
+from components.resources.federation_check import MODULE_ENVIRONMENT, module_command
 
 ZONE_TOKEN_SECRET = "mesh-federation-zone-token"
 ZONE_TOKEN_KEY = "token"

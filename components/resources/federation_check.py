@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_command as command
 
-from components.helm_values import values_digest
+from components.rules.helm_values import values_digest
 
 # How pulumi-command runs a module of ours: no interpreter path, no checkout path, no PYTHONPATH
 # (they differ between clones, virtualenvs, CI runners and laptops, and a changed input re-runs

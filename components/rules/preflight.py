@@ -12,7 +12,7 @@ from typing import Any
 
 from components.config import FederationConfig, ZoneConfig
 from components.export import ControlPlaneInfo
-from components.products import version_tuple
+from components.rules.products import version_tuple
 
 
 class PreflightError(ValueError):
@@ -26,7 +26,7 @@ class PreflightResult:
     already_federated: bool
     # The global this zone is federated to, when it could not be compared with this stack's at
     # program time (no global.kdsAddress): compared with the global's real address once known,
-    # before the zone is switched (components/global_identity.py).
+    # before the zone is switched (components/rules/global_identity.py).
     federated_to: str | None = None
 
 
@@ -61,7 +61,7 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
         else:
             federated_to = info.global_address
         # What the global pushed down under hashed names is left out by the export itself
-        # (components/export/kube.py pushed_down_by_global), where kuma.io/origin is still there
+        # (components/export/kube_objects.py pushed_down_by_global), where kuma.io/origin is still there
         # to read: a re-run registers the set the first run did.
         already = True
         warnings.append(f"{zone.name} is already federated to {info.global_address}: nothing new "

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from components.chart_names import KDS_GRPC_PORT_ENV, chart_value, service_enabled
-from components.forward_compat import is_rfc1035_label, zone_name_warning
-from components.products import KDS_PORT, LTS_2X, NEWEST_2X, PRODUCTS, Product
 from components.redaction import CredentialError, clean_credential, redact_url
+from components.rules.chart_names import KDS_GRPC_PORT_ENV, chart_value, service_enabled
+from components.rules.forward_compat import is_rfc1035_label, zone_name_warning
+from components.rules.products import KDS_PORT, LTS_2X, NEWEST_2X, PRODUCTS, Product
 
 NAMESPACE = "mesh-federation"
 EXPORT_PROFILES = ("federation-with-policies", "federation")
@@ -383,7 +383,7 @@ def _chart_values(values: Mapping[str, Any], key: str, product: Product,
 
 def _owned_values(values: Mapping[str, Any], key: str, product: Product, problems: list[str],
                   *, is_global: bool, federated: bool) -> None:
-    """Refuse Helm values that set what federation itself sets (components/helm_values.py):
+    """Refuse Helm values that set what federation itself sets (components/rules/helm_values.py):
     merged last, they would win, and the control plane would federate wrongly with nothing said.
     Each names the config key that sets it instead."""
     prefix = product.values_prefix
@@ -441,7 +441,7 @@ def _rename(name: str, taken: set[str]) -> str:
 def _chart_services(values: Mapping[str, Any], key: str, product: Product, problems: list[str],
                     *, api_url: str | None, is_global: bool, secret: bool) -> None:
     """The Services the program reaches, as the chart names them from these values (see
-    components/chart_names.py): a `controlPlane.service.name` and a `globalZoneSyncService`
+    components/rules/chart_names.py): a `controlPlane.service.name` and a `globalZoneSyncService`
     name or port are followed; what the program cannot follow is refused here."""
     def where(*path: str) -> str:
         return ".".join((key, *product.values_prefix, "controlPlane", *path))

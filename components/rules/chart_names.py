@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.products import KDS_PORT, Product
+from components.rules.products import KDS_PORT, Product
 
 KDS_GRPC_PORT_ENV = "KUMA_MULTIZONE_GLOBAL_KDS_GRPC_PORT"
 

@@ -15,6 +15,7 @@ Pure functions, no Pulumi.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 SIGNING_KEY_PREFIXES = ("user-token-signing-key", "zone-token-signing-key")
@@ -38,12 +39,32 @@ def is_token_signing_key(document: Mapping[str, Any]) -> bool:
     return name is not None and name.startswith(SIGNING_KEY_PREFIXES)
 
 
-def is_signing_key(document: Mapping[str, Any]) -> bool:
-    """A token signing key, or the admin token signed with one."""
+def travels_with_signing_keys(document: Mapping[str, Any]) -> bool:
+    """A token signing key, or the admin token signed with one: what goes where the keys go."""
     return is_token_signing_key(document) or _global_secret_name(document) == ADMIN_USER_TOKEN
 
 
-def keep_one_zones_signing_keys(
+@dataclass(frozen=True)
+class SigningKeyChoice:
+    """The zone whose keys the global takes (None: no zone's), every zone's documents with the
+    keys left only in that zone's, and a warning per zone whose keys stay home."""
+
+    key_zone: str | None
+    documents: dict[str, tuple[Mapping[str, Any], ...]]
+    warnings: list[str]
+
+
+def choose_signing_keys(documents: Mapping[str, Sequence[Mapping[str, Any]]], *,
+                        zones_stack: bool) -> SigningKeyChoice:
+    """The key zone is the first zone, in config order, that exported a signing key itself (an
+    admin token alone does not make one); a zones stack has none."""
+    key_zone = None if zones_stack else next(
+        (zone for zone, docs in documents.items() if any(map(is_token_signing_key, docs))), None)
+    kept, warnings = _keep_one_zones_signing_keys(documents, key_zone)
+    return SigningKeyChoice(key_zone, kept, warnings)
+
+
+def _keep_one_zones_signing_keys(
     documents: Mapping[str, Sequence[Mapping[str, Any]]], key_zone: str | None,
 ) -> tuple[dict[str, tuple[Mapping[str, Any], ...]], list[str]]:
     """Every zone's documents, with signing keys left only in `key_zone`'s; and a warning per
@@ -54,8 +75,8 @@ def keep_one_zones_signing_keys(
         if zone == key_zone:
             kept[zone] = tuple(docs)
             continue
-        dropped = sorted(str(d["metadata"]["name"]) for d in docs if is_signing_key(d))
-        kept[zone] = tuple(d for d in docs if not is_signing_key(d))
+        dropped = sorted(str(d["metadata"]["name"]) for d in docs if travels_with_signing_keys(d))
+        kept[zone] = tuple(d for d in docs if not travels_with_signing_keys(d))
         if dropped:
             keeper = (f"keeps {key_zone}'s" if key_zone else
                       "keeps its own (a zones stack never replaces the keys of a global another "

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.export.kube_api import KubeTarget
-from components.kuma_api import ApiTarget
+from components.clients.kube_api import KubeTarget
+from components.clients.kuma_api import ApiTarget
 from components.redaction import CredentialError, clean_credential
 
 SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}

@@ -9,11 +9,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.chart_names import zone_sync_port, zone_sync_service
-from components.chart_source import ChartSource
 from components.config import KdsAddress
-from components.helm_values import KdsAuthSettings, global_values
-from components.kds_tls import CertManagerRequest, KdsCertificates
+from components.resources.kds_certificates import CertManagerRequest, KdsCertificates
+from components.rules.chart_names import zone_sync_port, zone_sync_service
+from components.rules.chart_source import ChartSource
+from components.rules.helm_values import KdsAuthSettings, global_values
 
 KDS_SERVER_SECRET = "kds-server-tls"
 LICENSE_SECRET = ("kong-mesh-license", "license.json")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from components.preflight import refuse_another_global
+from components.rules.preflight import refuse_another_global
 
 
 def same_global(key: str, zone_name: str, federated_to: str,

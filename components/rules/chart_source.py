@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.products import Product
+from components.rules.products import Product
 
 
 @dataclass(frozen=True)
