@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -12,7 +13,6 @@ from components.rules.helm_values import (
     ZoneTokenMount,
     deep_merge,
     global_values,
-    key_paths,
     zone_values,
 )
 from components.rules.products import KONG_MESH, KUMA, Product
@@ -25,6 +25,17 @@ CHART_VALUES = ["chart/values.yaml", "chart/values-v2.10.11.yaml"]
 # example): the chart ranges over whatever entries it is given.
 FREE_FORM = {("controlPlane", "secrets"), ("controlPlane", "envVars"), ("controlPlane", "extraSecrets"),
              ("controlPlane", "podAnnotations")}
+
+
+def key_paths(values: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every leaf key path of a values tree, to hold against the chart's values.yaml."""
+    paths: list[tuple[str, ...]] = []
+    for key, value in values.items():
+        if isinstance(value, Mapping) and value:
+            paths.extend(key_paths(value, (*prefix, key)))
+        else:
+            paths.append((*prefix, key))
+    return paths
 
 
 def chart_has(values: Any, path: tuple[str, ...]) -> bool:

@@ -159,13 +159,3 @@ def values_digest(values: Any) -> str:
     waits and checks that follow a zone release."""
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
-
-def key_paths(values: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every leaf key path of a values tree, for checking against the chart's values.yaml."""
-    paths: list[tuple[str, ...]] = []
-    for key, value in values.items():
-        if isinstance(value, Mapping) and value:
-            paths.extend(key_paths(value, (*prefix, key)))
-        else:
-            paths.append((*prefix, key))
-    return paths

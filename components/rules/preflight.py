@@ -23,7 +23,6 @@ class PreflightError(ValueError):
 class PreflightResult:
     documents: tuple[Mapping[str, Any], ...]
     warnings: tuple[str, ...]
-    already_federated: bool
     # The global this zone is federated to, when it could not be compared with this stack's at
     # program time (no global.kdsAddress): compared with the global's real address once known,
     # before the zone is switched (components/rules/global_identity.py).
@@ -52,7 +51,6 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
             f"it to chart {cfg.chart_version}; read the upgrade notes for the versions in between, or "
             f"set mesh-federation:chartVersion to {info.version} to federate without upgrading")
 
-    already = False
     federated_to = None
     if info.global_address:
         ours = cfg.global_.kds_address.url if cfg.global_.kds_address else None
@@ -63,7 +61,6 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
         # What the global pushed down under hashed names is left out by the export itself
         # (components/export/kube_objects.py pushed_down_by_global), where kuma.io/origin is still there
         # to read: a re-run registers the set the first run did.
-        already = True
         warnings.append(f"{zone.name} is already federated to {info.global_address}: nothing new "
                         "is copied; the objects copied before stay as they are")
 
@@ -76,10 +73,10 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
         warnings.append(
             f"{zone.name}: its system namespace is {info.system_namespace}, the global's is "
             f"{cfg.namespace}; namespaced objects are exported into {cfg.namespace}")
-    if not documents and not already:
+    if not documents and not info.global_address:
         warnings.append(f"{zone.name}: the export is empty: nothing to copy to the global; "
                         "the zone is federated all the same")
-    return PreflightResult(tuple(documents), tuple(warnings), already, federated_to)
+    return PreflightResult(tuple(documents), tuple(warnings), federated_to)
 
 
 def refuse_another_global(key: str, zone_name: str, federated_to: str, ours: str | None) -> None:
