@@ -14,7 +14,7 @@ from tests.test_program import program
 
 
 def _zones(name: str) -> list[dict[str, str]]:
-    return [{"name": name, "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1"}]
+    return [{"name": name, "kubeContext": "mesh-zone", "api": {"url": "http://127.0.0.1:1"}}]
 
 
 @pytest.mark.parametrize("name", ["1zone", "9-east", "0"])
