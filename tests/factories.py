@@ -17,8 +17,8 @@ def config(**overrides: Any) -> FederationConfig:
         # the zones in export_result run; the program's default is newer.
         "chartVersion": "2.14.3",
         "global": {"kubeContext": "mesh-global", "kdsAddress": "host.minikube.internal"},
-        "zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1",
-                   "apiToken": "zone-admin-token"}],
+        "zones": [{"name": "zone-1", "kubeContext": "mesh-zone",
+                   "api": {"url": "http://127.0.0.1:1", "token": "zone-admin-token"}}],
     }
     raw.update(overrides)
     return parse_config(raw)

@@ -120,7 +120,7 @@ def test_the_zone_sync_port_is_the_port_zones_dial():
     ({"values": {"kuma": {"controlPlane": {"globalZoneSyncService": {"port": "http"}}}}},
      ["globalZoneSyncService.port", "'http' is not a port number"]),
     ({"values": {"kuma": {"controlPlane": {"service": {"enabled": False}}}}},
-     ["global.values.kuma.controlPlane.service.enabled", "global.apiUrl"]),
+     ["global.values.kuma.controlPlane.service.enabled", "global.api.url"]),
     ({"values": {"kuma": {"controlPlane": {"service": {"name": "1-api"}}}}},
      ["global.values.kuma.controlPlane.service.name", "DNS-1035"]),
 ], ids=["port-without-listener", "port-not-a-number", "no-service-no-api-url", "bad-name"])
@@ -134,10 +134,10 @@ def test_what_the_program_cannot_follow_is_refused_naming_the_key(global_, needl
 
 def test_a_disabled_service_is_fine_with_an_api_url():
     cfg = factories.config(zones=[{
-        "name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:5681",
+        "name": "zone-1", "kubeContext": "mesh-zone", "api": {"url": "http://127.0.0.1:5681"},
         "values": {"kuma": {"controlPlane": {"service": {"enabled": False}}}}}])
     assert cfg.zones[0].api_url
-    with pytest.raises(ConfigError, match=r"zones\[0\]\.apiUrl"):
+    with pytest.raises(ConfigError, match=r"zones\[0\]\.api\.url"):
         factories.config(zones=[{
             "name": "zone-1", "kubeContext": "mesh-zone",
             "values": {"kuma": {"controlPlane": {"service": {"enabled": False}}}}}])

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from components.config import ConfigError, parse_config, parse_kds_address
+from components.config import RENAMED, ConfigError, parse_config, parse_kds_address
+from tests import factories
+from tests.pulumi_harness import run_program
+from tests.test_program import COMMAND, RELEASE, program
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -195,3 +201,263 @@ def test_a_name_override_is_refused_for_either_role() -> None:
     kuma = parse_config(raw(product="kuma", zones=[
         {"name": "zone-1", "kubeContext": "mesh-zone", "values": {"kuma": {"nameOverride": "x"}}}]))
     assert kuma.zones[0].values == {"kuma": {"nameOverride": "x"}}  # not the kuma chart's key
+
+
+# -- renamed keys (issue 14): the new names, and the old ones read for one release with a warning
+
+def _put(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """Set `path` (`zones[0].api.url`, `advanced.exportConcurrency`) in `config`."""
+    parts: list[str | int] = [int(p) if p.isdigit() else p
+                              for p in path.replace("[", ".").replace("]", "").split(".")]
+    node: Any = config
+    for part, following in itertools.pairwise(parts):
+        if isinstance(part, int):
+            node = node[part]
+        else:
+            node = node.setdefault(part, [] if isinstance(following, int) else {})
+    node[parts[-1]] = value
+    return config
+
+
+def _renamed_cases(bundle: Path) -> dict[str, tuple[Any, Any, dict[str, Any]]]:
+    """New key -> (a value as the stack holds it, what the program reads, other keys it needs)."""
+    https = {"global.api.url": "https://127.0.0.1:15682", "zones[0].api.url": "https://127.0.0.1:5682"}
+    return {
+        "global.api.url": ("http://127.0.0.1:15681/", "http://127.0.0.1:15681", {}),
+        "global.api.token": ("  global-admin-token\n", "global-admin-token", {}),
+        "global.api.caBundle": (str(bundle), str(bundle), {"global.api.url": https["global.api.url"]}),
+        "zones[0].api.url": ("http://127.0.0.1:5681", "http://127.0.0.1:5681", {}),
+        "zones[0].api.token": ("zone-admin-token", "zone-admin-token", {}),
+        "zones[0].api.caBundle": (str(bundle), str(bundle),
+                                  {"zones[0].api.url": https["zones[0].api.url"]}),
+        "readyTimeoutSeconds": ("900", 900, {}),
+        "advanced.exportConcurrency": ("8", 8, {}),
+        "advanced.checkIntervalSeconds": ("2.5", 2.5, {}),
+    }
+
+
+def _read(cfg: Any, new: str) -> Any:
+    zone, glob = cfg.zones[0], cfg.global_
+    return {
+        "global.api.url": glob.api_url, "global.api.token": glob.api_token,
+        "global.api.caBundle": glob.api_ca_bundle, "zones[0].api.url": zone.api_url,
+        "zones[0].api.token": zone.api_token, "zones[0].api.caBundle": zone.api_ca_bundle,
+        "readyTimeoutSeconds": glob.ready_timeout_seconds,
+        "advanced.exportConcurrency": cfg.export_concurrency,
+        "advanced.checkIntervalSeconds": cfg.check.interval_seconds,
+    }[new]
+
+
+RENAMED_PAIRS = [(old.replace("[]", "[0]"), new.replace("[]", "[0]")) for old, new in RENAMED]
+
+
+def test_every_renamed_key_has_a_case() -> None:
+    assert {new for _, new in RENAMED_PAIRS} == set(_renamed_cases(Path("x")))
+
+
+@pytest.mark.parametrize(("old", "new"), RENAMED_PAIRS)
+def test_a_renamed_key_is_read_under_its_new_name_without_a_warning(old: str, new: str,
+                                                                     tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    value, read, needs = _renamed_cases(bundle)[new]
+    config = raw()
+    for path, other in needs.items():
+        _put(config, path, other)
+    cfg = parse_config(_put(config, new, value))
+    assert _read(cfg, new) == read
+    assert cfg.warnings == ()
+
+
+@pytest.mark.parametrize(("old", "new"), RENAMED_PAIRS)
+def test_an_old_key_still_works_and_warns_naming_the_new_one(old: str, new: str,
+                                                             tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    value, read, needs = _renamed_cases(bundle)[new]
+    config = raw()
+    for path, other in needs.items():
+        _put(config, path, other)
+    cfg = parse_config(_put(config, old, value))
+    assert _read(cfg, new) == read
+    [warning] = cfg.warnings
+    assert warning.startswith(f"{old} is now {new}; the old name is read for this release only")
+    nested = "." in new or "[" in new
+    target = f"--path 'mesh-federation:{new}'" if nested else f"mesh-federation:{new}"
+    secret = "--secret " if new.endswith(".token") else ""
+    assert f"`pulumi config set {secret}{target} <value>`" in warning
+    if secret:
+        assert str(value).strip() not in warning  # a token is never shown
+
+
+@pytest.mark.parametrize(("old", "new"), RENAMED_PAIRS)
+def test_an_old_key_and_its_new_one_both_set_are_refused_naming_both(old: str, new: str,
+                                                                      tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    value, _, needs = _renamed_cases(bundle)[new]
+    config = raw()
+    for path, other in needs.items():
+        _put(config, path, other)
+    message = problems(_put(_put(config, new, value), old, value))
+    assert f"{old} and {new} are both set: {old} is the old name of {new}" in message
+    nested = "." in old or "[" in old
+    target = f"--path 'mesh-federation:{old}'" if nested else f"mesh-federation:{old}"
+    assert f"`pulumi config rm {target}`" in message
+
+
+@pytest.mark.parametrize(("config", "said"), [
+    (raw(**{"global": {"kubeContext": "g", "kdsAddress": "kds.example.com",
+                       "readyTimeoutSeconds": "soon"}}),
+     "global.readyTimeoutSeconds: expected a whole number of at least 30, got 'soon'; set it with "
+     "`pulumi config set mesh-federation:readyTimeoutSeconds 600`"),
+    (raw(exportConcurrency="many"),
+     "exportConcurrency: expected a whole number of at least 1, got 'many'; set it with "
+     "`pulumi config set --path 'mesh-federation:advanced.exportConcurrency' 32`"),
+    (raw(check={"intervalSeconds": "often"}),
+     "check.intervalSeconds: expected a number, got 'often'; set it with "
+     "`pulumi config set --path 'mesh-federation:advanced.checkIntervalSeconds' 5.0`"),
+    (raw(zones=[{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "localhost:5681"}]),
+     "zones[0].apiUrl: 'localhost:5681' is not an http(s) URL"),
+    (raw(zones=[{"name": "zone-1", "kubeContext": "mesh-zone", "api": {"url": "localhost:5681"}}]),
+     "zones[0].api.url: 'localhost:5681' is not an http(s) URL"),
+    (raw(advanced={"exportConcurrency": 0}),
+     "advanced.exportConcurrency: must be at least 1, got 0"),
+])
+def test_a_bad_value_is_named_as_written_and_fixed_with_the_new_name(config: dict[str, Any],
+                                                                     said: str) -> None:
+    assert said in problems(config)
+
+
+@pytest.mark.parametrize(("config", "said"), [
+    (raw(zones=[{"name": "z", "kubeContext": "c", "apiURL": "x"}]),
+     "zones[0].apiURL: unknown key; did you mean zones[0].api.url?"),
+    (raw(zones=[{"name": "z", "kubeContext": "c", "api": {"URL": "x"}}]),
+     "zones[0].api.URL: unknown key; did you mean zones[0].api.url?"),
+    (raw(**{"global": {"kubeContext": "g", "kdsAddress": "kds.example.com", "apitoken": "x"}}),
+     "global.apitoken: unknown key; did you mean global.api.token?"),
+    (raw(readyTimeout="900"), "readyTimeout: unknown key; did you mean readyTimeoutSeconds?"),
+    (raw(exportconcurrency="8"), "exportconcurrency: unknown key; did you mean "
+                                 "advanced.exportConcurrency?"),
+    (raw(advanced={"checkInterval": "2"}), "advanced.checkInterval: unknown key; did you mean "
+                                           "advanced.checkIntervalSeconds?"),
+    (raw(api={"url": "http://x"}), "api: unknown key"),
+])
+def test_unknown_keys_suggest_the_new_names(config: dict[str, Any], said: str) -> None:
+    assert said in problems(config)
+
+
+def test_an_api_or_advanced_that_is_not_an_object_is_refused_naming_it() -> None:
+    message = problems(raw(advanced="fast", zones=[{"name": "z", "kubeContext": "c", "api": "http://x"}]))
+    assert "advanced: expected an object, got str" in message
+    assert "zones[0].api: expected an object, got str" in message
+
+
+def test_the_stack_files_use_the_new_key_names() -> None:
+    """They are the examples users copy: no key in them is read under an old name."""
+    for path in [*sorted(ROOT.glob("Pulumi.*.yaml")), ROOT / "Pulumi.minimal.yaml.example"]:
+        stack = yaml.safe_load(path.read_text())["config"]
+        raw_config = {k.split(":", 1)[1]: v for k, v in stack.items() if k.startswith("mesh-federation:")}
+        raw_config.pop("license", None)  # `secure:` in a stack file: decrypted by the CLI
+        assert not [w for w in parse_config(raw_config).warnings if "is now" in w], path
+
+
+# -- through load_config, as the Pulumi CLI hands the stack's config to the program -------------
+
+ZONE_TOKEN_CANARY = "zone-admin-token-canary-never-in-plaintext"
+GLOBAL_TOKEN_CANARY = "global-admin-token-canary-never-in-plaintext"
+
+
+@pytest.fixture
+def stack_config() -> Iterator[Callable[[dict[str, Any], list[str]], None]]:
+    """Set the namespace's config as the engine does: plain values as text, objects as JSON,
+    and the keys holding a secret (`--secret --path 'zones[0].api.token'` makes `zones` one)."""
+    import pulumi.runtime
+
+    def set_config(config: dict[str, Any], secret_keys: list[str]) -> None:
+        pulumi.runtime.set_all_config(
+            {f"mesh-federation:{k}": v if isinstance(v, str) else json.dumps(v)
+             for k, v in config.items()},
+            [f"mesh-federation:{k}" for k in secret_keys])
+
+    yield set_config
+    pulumi.runtime.set_all_config({}, [])
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_api_tokens_set_with_secret_path_stay_secrets(stack_config: Any, preview: bool) -> None:
+    """`pulumi config set --secret --path 'mesh-federation:zones[0].api.token'` (and the same
+    for global.api.token): read into the fields the program wraps as secrets, and the objects
+    holding them are secret as a whole, as with the old apiToken keys."""
+    from components.config import load_config
+
+    stack_config({
+        "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                   "api": {"url": "http://127.0.0.1:2", "token": GLOBAL_TOKEN_CANARY}},
+        "zones": [{"name": "zone-1", "kubeContext": "mesh-zone",
+                   "api": {"url": "http://127.0.0.1:1", "token": ZONE_TOKEN_CANARY}}],
+        "advanced": {"exportConcurrency": 4, "checkIntervalSeconds": 1},
+        "readyTimeoutSeconds": "900",
+    }, ["global", "zones"])
+    cfg = load_config()
+    assert (cfg.global_.api_token, cfg.zones[0].api_token) == (GLOBAL_TOKEN_CANARY, ZONE_TOKEN_CANARY)
+    assert cfg.global_.values_secret and cfg.zones[0].values_secret
+    assert (cfg.export_concurrency, cfg.check.interval_seconds) == (4, 1.0)
+    assert cfg.global_.ready_timeout_seconds == 900 and cfg.warnings == ()
+    monitor = run_program(program(cfg, {"zone-1": factories.standard_documents()}), preview=preview)
+    for registration in monitor.registrations:
+        for canary in (GLOBAL_TOKEN_CANARY, ZONE_TOKEN_CANARY):
+            assert canary not in registration.plaintext(), registration.name
+
+
+def test_load_config_reads_advanced_as_an_object_and_refuses_its_typos(stack_config: Any) -> None:
+    from components.config import OBJECT_KEYS, load_config
+
+    assert "advanced" in OBJECT_KEYS
+    stack_config({**raw(), "advanced": {"exportConcurency": "8"}}, [])
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    assert "advanced.exportConcurency: unknown key; did you mean advanced.exportConcurrency?" in str(
+        error.value)
+
+
+# -- the newcomer's minimal stack file ------------------------------------------------------------
+
+MINIMAL = ROOT / "Pulumi.minimal.yaml.example"
+LICENSE = '{"license": {"payload": "minimal-license-never-in-plaintext"}}'
+
+
+def _leaves(value: Any, path: str) -> list[str]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{path}[{i}]")]
+    return [path]
+
+
+def test_the_readme_shows_the_minimal_stack_file_as_it_is() -> None:
+    """One source of truth: the README's configuration section opens with this file, verbatim."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Configuration"):]
+    assert f"```yaml\n{MINIMAL.read_text()}```" in section[:section.index("\n| key |")]
+
+
+def test_the_minimal_stack_file_previews(stack_config: Any, caplog: Any) -> None:
+    """The five keys of a user coming from Kong's guide (four in the file, the license set as a
+    secret, as the file says) preview under the mock engine, every other key at its default."""
+    from components.config import load_config
+
+    stack = yaml.safe_load(MINIMAL.read_text())["config"]
+    config = {k.split(":", 1)[1]: v for k, v in stack.items() if k.startswith("mesh-federation:")}
+    config["license"] = LICENSE  # what `pulumi config set --secret mesh-federation:license` adds
+    assert sorted(leaf for k, v in config.items() for leaf in _leaves(v, k)) == [
+        "global.kdsAddress", "global.kubeContext", "license", "zones[0].kubeContext", "zones[0].name"]
+    stack_config(config, ["license"])
+    cfg = load_config()
+    with caplog.at_level("WARNING"):
+        monitor = run_program(program(cfg, {"zone-1": factories.standard_documents()}), preview=True)
+    assert monitor.one(RELEASE, "global").inputs["values"]["kuma"]["controlPlane"]["mode"] == "global"
+    assert monitor.one(COMMAND, "zone-1-upgrade")
+    assert "is now" not in caplog.text  # no renamed key in it
+    for registration in monitor.registrations:
+        assert "minimal-license-never-in-plaintext" not in registration.plaintext()

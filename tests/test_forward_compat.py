@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -13,8 +14,8 @@ from tests.pulumi_harness import run_program
 from tests.test_program import program
 
 
-def _zones(name: str) -> list[dict[str, str]]:
-    return [{"name": name, "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1"}]
+def _zones(name: str) -> list[dict[str, Any]]:
+    return [{"name": name, "kubeContext": "mesh-zone", "api": {"url": "http://127.0.0.1:1"}}]
 
 
 @pytest.mark.parametrize("name", ["1zone", "9-east", "0"])

@@ -92,7 +92,7 @@ def test_a_zones_stack_issuing_zone_tokens_needs_the_global_api_token():
     from components.config import ConfigError
     with pytest.raises(ConfigError) as error:
         factories.config(role="zones", globalStack="acme/mesh-federation/global-prod")
-    assert "global.apiToken is required in a zones stack with zoneAuth.mode zoneToken" in str(error.value)
+    assert "global.api.token is required in a zones stack with zoneAuth.mode zoneToken" in str(error.value)
     assert "zones[i].zoneToken" in str(error.value)
     given = [{"name": "zone-1", "kubeContext": "mesh-zone", "zoneToken": "eyJ.a.b"}]
     assert factories.config(role="zones", globalStack="g", zones=given).zone_auth.enabled
