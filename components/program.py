@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import kube
+from components import kube, log
 from components.chart_names import control_plane_service
 from components.chart_source import ChartSource
 from components.config import NAMESPACE, FederationConfig, ZoneConfig
@@ -78,9 +78,11 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
     # One deadline for the whole export: retries never add up to an unbounded wait.
     target = replace(zone_api_target(cfg, zone, index), deadline_seconds=cfg.export_deadline_seconds,
                      deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds")
+    # A token read from the zone's Secret or kubeconfig: masked in every line the program logs.
+    log.mask_also([target.token, *target.headers.values()])
 
     def progress(line: str) -> None:
-        pulumi.log.info(f"{zone.name}: {line}")
+        log.info(f"{zone.name}: {line}")
     with KumaApiClient(target, pool_size=cfg.export_concurrency) as client:
         if zone.api_url:
             return export_zone(client, options, progress=progress)
@@ -157,20 +159,21 @@ def export_all(cfg: FederationConfig, exporter: Exporter) -> list[tuple[int, Zon
 
 
 def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Federation:
+    log.mask_only(log.config_credentials(cfg))
     exports: dict[str, ExportResult] = {}
     documents: dict[str, tuple[Mapping[str, Any], ...]] = {}
     federated_to: dict[str, tuple[int, str]] = {}
     for index, zone, result in export_all(cfg, exporter):
         checked = preflight(cfg, index, zone, result.control_plane, result.documents)
         for warning in (*result.warnings, *checked.warnings, *mesh_name_warnings(checked.documents)):
-            pulumi.log.warn(f"{zone.name}: {warning}")
+            log.warn(f"{zone.name}: {warning}")
         exports[zone.name], documents[zone.name] = result, checked.documents
         if checked.federated_to:
             federated_to[zone.name] = (index, checked.federated_to)
     key_zone = signing_key_zone(cfg, documents)
     documents, key_warnings = keep_one_zones_signing_keys(documents, key_zone)
     for warning in key_warnings:
-        pulumi.log.warn(warning)
+        log.warn(warning)
     shared = merge_exports(documents)
     _warn_about_defaults(cfg)
 
@@ -334,15 +337,15 @@ def _agreeing_with_global(cfg: FederationConfig, kds_url: str, global_mode: Any,
 
 def _warn_about_defaults(cfg: FederationConfig) -> None:
     for warning in cfg.warnings:
-        pulumi.log.warn(warning)
+        log.warn(warning)
     if cfg.kds_tls.skip_verify:
-        pulumi.log.warn("kdsTls.mode is skipVerify: zones do not verify the global's KDS "
-                        "certificate (controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide "
-                        "does; fine for a dev stack, not for production")
+        log.warn("kdsTls.mode is skipVerify: zones do not verify the global's KDS "
+                 "certificate (controlPlane.tls.kdsZoneClient.skipVerify=true), as the guide "
+                 "does; fine for a dev stack, not for production")
     if cfg.product.key == "kong-mesh" and not cfg.license and cfg.role != "zones":
-        pulumi.log.warn("no mesh-federation:license set: Kong Mesh runs on its bundled license "
-                        "(5 data plane proxies for 30 days); set one with `pulumi config set "
-                        "--secret mesh-federation:license -- \"$(cat license.json)\"`")
+        log.warn("no mesh-federation:license set: Kong Mesh runs on its bundled license "
+                 "(5 data plane proxies for 30 days); set one with `pulumi config set "
+                 "--secret mesh-federation:license -- \"$(cat license.json)\"`")
 
 
 def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
