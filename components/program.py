@@ -21,6 +21,7 @@ from components.chart_names import control_plane_service
 from components.chart_source import ChartSource
 from components.config import NAMESPACE, FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, counts_by_kind, export_zone
+from components.export.cli import stopping_at_once
 from components.export.kube_api import KubeApiClient
 from components.exported import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.federation_check import FederationCheck, FederationCheckArgs, expected_policies
@@ -145,15 +146,22 @@ def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
 # Zones are exported side by side: each export waits on its own zone's round trips (often over a
 # port-forward or a service proxy), so a fleet takes about as long as its slowest zone.
 ZONE_EXPORT_WORKERS = 8
+EXPORT_INTERRUPTED = "the zone export stopped; nothing was registered"
 
 
 def export_all(cfg: FederationConfig, exporter: Exporter) -> list[tuple[int, ZoneConfig, ExportResult]]:
-    """Every zone's export, in config order; the first failure (in config order) is raised."""
+    """Every zone's export, in config order; the first failure (in config order) is raised.
+    Ctrl-C during `pulumi up` (SIGINT from the language host) or SIGTERM ends the program at
+    once, in one line, as it does the export command (stopping_at_once): nothing is registered
+    before every export is done, and no read in flight is waited for."""
     needed = exports_needed(cfg)
     if len(needed) <= 1:
-        return [(index, zone, exporter(cfg, zone, index)) for index, zone in needed]
-    with ThreadPoolExecutor(max_workers=min(ZONE_EXPORT_WORKERS, len(needed)),
-                            thread_name_prefix="zone-export") as pool:
+        with stopping_at_once(EXPORT_INTERRUPTED):
+            return [(index, zone, exporter(cfg, zone, index)) for index, zone in needed]
+    # Stopped inside the pool: leaving the pool would wait for every zone's reads in flight.
+    with (ThreadPoolExecutor(max_workers=min(ZONE_EXPORT_WORKERS, len(needed)),
+                             thread_name_prefix="zone-export") as pool,
+          stopping_at_once(EXPORT_INTERRUPTED)):
         futures = [(index, zone, pool.submit(exporter, cfg, zone, index)) for index, zone in needed]
         return [(index, zone, future.result()) for index, zone, future in futures]
 
