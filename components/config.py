@@ -43,7 +43,7 @@ _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]
 TOP_LEVEL_KEYS = frozenset({
     "product", "chartVersion", "chartRepository", "namespace", "exportProfile", "global",
     "zones", "kubeconfig", "kdsTls", "license", "exportConcurrency", "exportDeadlineSeconds",
-    "check", "role", "globalStack", "zoneAuth",
+    "exportStatusRetries", "exportConnectRetries", "check", "role", "globalStack", "zoneAuth",
 })
 # Top-level keys holding an object (read with get_object); the others are plain values.
 OBJECT_KEYS = frozenset({"global", "zones", "check", "kdsTls", "zoneAuth"})
@@ -169,6 +169,10 @@ class FederationConfig:
     export_concurrency: int = 32
     # One deadline per zone export (seconds): retries never add up to an unbounded wait.
     export_deadline_seconds: int = DEFAULT_EXPORT_DEADLINE_SECONDS
+    # Retries of transient answers (429, 5xx) and of failed connections, each its own budget
+    # (None: the export's RetryPolicy, components/kuma_api/client.py).
+    export_status_retries: int | None = None
+    export_connect_retries: int | None = None
     check: CheckConfig = field(default_factory=CheckConfig)
     zone_auth: ZoneAuthConfig = field(default_factory=ZoneAuthConfig)
     # Accepted, but worth saying (logged as warnings by the program).
@@ -516,6 +520,10 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
     export_concurrency = top.integer("exportConcurrency", 32, minimum=1)
     export_deadline = top.integer("exportDeadlineSeconds", DEFAULT_EXPORT_DEADLINE_SECONDS,
                                   minimum=1)
+    # Not set: the export's own retry policy, which rides out a 30 s control plane restart.
+    status_retries, connect_retries = (
+        top.integer(key, 10, minimum=0) if key in top.raw else None
+        for key in ("exportStatusRetries", "exportConnectRetries"))
     role = top.string("role", "all") or "all"
     if role not in ROLES:
         problems.append(f"role: {role!r} is unknown; use all (one stack), global or zones (split stacks)")
@@ -690,6 +698,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
         license=license_text,
         export_concurrency=export_concurrency,
         export_deadline_seconds=export_deadline,
+        export_status_retries=status_retries,
+        export_connect_retries=connect_retries,
         check=check,
         zone_auth=zone_auth,
         warnings=tuple(warnings),

@@ -78,7 +78,9 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
                             concurrency=cfg.export_concurrency)
     # One deadline for the whole export: retries never add up to an unbounded wait.
     target = replace(zone_api_target(cfg, zone, index), deadline_seconds=cfg.export_deadline_seconds,
-                     deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds")
+                     deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds",
+                     status_retries=cfg.export_status_retries,
+                     connect_retries=cfg.export_connect_retries)
     # A token read from the zone's Secret or kubeconfig: masked in every line the program logs.
     log.mask_also([target.token, *target.headers.values()])
 

@@ -18,6 +18,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -100,9 +101,17 @@ def _parser() -> argparse.ArgumentParser:
     positive = _number(float, minimum=0, strict=True)
     p.add_argument("--connect-timeout", type=positive, default=5.0)
     p.add_argument("--read-timeout", type=positive, default=30.0)
-    p.add_argument("--retries", type=_number(int, minimum=0, strict=False), default=None,
+    count = _number(int, minimum=0, strict=False)
+    p.add_argument("--retries", type=count, default=None,
                    help="retry each kind of failure at most this often (default: ride out a "
                    "30 s control plane restart, as the program does)")
+    p.add_argument("--status-retries", type=count, default=None,
+                   help="retries of a transient answer (429, 502, 503, 504), counted apart from "
+                   "failed connections (default: --retries, else 10)")
+    p.add_argument("--connect-retries", type=count, default=None,
+                   help="retries of a failed connection (refused, timed out), counted apart from "
+                   "transient answers (default: --retries, else 10 once the control plane "
+                   "answered and 1 before)")
     p.add_argument("--deadline", type=positive, default=DEFAULT_DEADLINE_SECONDS,
                    help="give up on the whole export after this many seconds "
                    f"(default {DEFAULT_DEADLINE_SECONDS:g})")
@@ -229,6 +238,8 @@ def _main(argv: Sequence[str]) -> int:
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         retries=args.retries,
+        status_retries=args.status_retries,
+        connect_retries=args.connect_retries,
         deadline_seconds=args.deadline,
         deadline_setting="--deadline",
         token_source=token_source,
@@ -240,10 +251,15 @@ def _main(argv: Sequence[str]) -> int:
         zone_ns = args.zone_namespace or args.system_namespace
         product = PRODUCTS["kuma"] if zone_ns == PRODUCTS["kuma"].namespace else PRODUCTS["kong-mesh"]
         try:
-            target = kube.service_proxy_target(
+            # The same timeouts, retries and deadline as through --api-url.
+            target = replace(kube.service_proxy_target(
                 context=args.kube_context, namespace=zone_ns,
                 service=args.control_plane_service or product.control_plane_service,
-                port=API_PORT, kubeconfig=args.kubeconfig)
+                port=API_PORT, kubeconfig=args.kubeconfig),
+                connect_timeout=target.connect_timeout, read_timeout=target.read_timeout,
+                retries=target.retries, status_retries=target.status_retries,
+                connect_retries=target.connect_retries, deadline_seconds=target.deadline_seconds,
+                deadline_setting=target.deadline_setting)
             kube_api = KubeApiClient(kube.kube_target(args.kube_context, args.kubeconfig),
                                      pool_size=args.concurrency)
         except kube.KubeAccessError as exc:
