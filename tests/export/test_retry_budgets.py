@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fake_kube_api import FakeKubeApi
 from fake_zone import FakeZone
 from test_cli import cli
 from zone_data import zone_objects
@@ -168,3 +169,19 @@ def test_a_bad_retry_count_names_its_key(key: str, value: Any) -> None:
     with pytest.raises(ConfigError) as error:
         factories.config(**{key: value})
     assert any(problem.startswith(key) for problem in error.value.problems), error.value.problems
+
+
+def test_the_command_sets_each_budget_through_the_kube_context_too(
+        make_zone: Callable[..., FakeZone], tmp_path: Any) -> None:
+    """--kube-context reaches the zone API through the API server's service proxy: the same
+    budgets (and deadline, timeouts) apply there."""
+    zone: FakeZone = make_zone()
+    fault = storm_of_503(lambda: zone.requests, 2)
+    zone.fault = fault
+    with FakeKubeApi(zone) as api:
+        fault.arm()  # type: ignore[attr-defined]
+        done = cli("--kube-context", "mesh-zone", "--kubeconfig", api.kubeconfig(tmp_path / "k"),
+                   "--system-namespace", "kuma-system", "--retries", "4", "--status-retries", "0",
+                   token=None)
+    assert done.returncode == 1 and "kept answering HTTP 503" in done.stderr
+    assert done.stdout == ""
