@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import log
 from components.config import FederationConfig, ZoneConfig
 from components.export import ExportResult
 from components.resources.exported_resources import ExportedMeshResources, ExportedMeshResourcesArgs
@@ -66,10 +67,11 @@ class Federation:
 
 
 def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Federation:
+    log.mask_only(log.config_credentials(cfg))
     # Step 3 starts first: every zone is exported before anything is registered.
     exported_zones = export_zones(cfg, exporter)
     for warning in (*exported_zones.warnings, *config_advice(cfg)):
-        pulumi.log.warn(warning)
+        log.warn(warning)
 
     # Steps 1 and 2: the global control plane and its KDS address.
     source = ChartSource(cfg.product, cfg.chart_repository, cfg.chart_version)

@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-import pulumi
-
+from components import log
 from components.clients import cluster_access
 from components.clients.kube_api import KubeApiClient
 from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.config import NAMESPACE, FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, export_zone
+from components.export.cli import stopping_at_once
 from components.rules.api_specs import port_forward_hint
 from components.rules.chart_names import control_plane_service
 from components.rules.forward_compat import mesh_name_warnings
@@ -33,6 +33,7 @@ Exporter = Callable[[FederationConfig, ZoneConfig, int], ExportResult]
 # Zones are exported side by side: each export waits on its own zone's round trips (often over a
 # port-forward or a service proxy), so a fleet takes about as long as its slowest zone.
 ZONE_EXPORT_WORKERS = 8
+EXPORT_INTERRUPTED = "the zone export stopped; nothing was registered"
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,14 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
                             concurrency=cfg.export_concurrency)
     # One deadline for the whole export: retries never add up to an unbounded wait.
     target = replace(zone_api_target(cfg, zone, index), deadline_seconds=cfg.export_deadline_seconds,
-                     deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds")
+                     deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds",
+                     status_retries=cfg.export_status_retries,
+                     connect_retries=cfg.export_connect_retries)
+    # A token read from the zone's Secret or kubeconfig: masked in every line the program logs.
+    log.mask_also([target.token, *target.headers.values()])
 
     def progress(line: str) -> None:
-        pulumi.log.info(f"{zone.name}: {line}")
+        log.info(f"{zone.name}: {line}")
     with KumaApiClient(target, pool_size=cfg.export_concurrency) as client:
         if zone.api_url:
             return export_zone(client, options, progress=progress)
@@ -109,12 +114,18 @@ def exports_needed(cfg: FederationConfig) -> list[tuple[int, ZoneConfig]]:
 
 
 def export_all(cfg: FederationConfig, exporter: Exporter) -> list[tuple[int, ZoneConfig, ExportResult]]:
-    """Every zone's export, in config order; the first failure (in config order) is raised."""
+    """Every zone's export, in config order; the first failure (in config order) is raised.
+    Ctrl-C during `pulumi up` (SIGINT from the language host) or SIGTERM ends the program at
+    once, in one line, as it does the export command (stopping_at_once): nothing is registered
+    before every export is done, and no read in flight is waited for."""
     needed = exports_needed(cfg)
     if len(needed) <= 1:
-        return [(index, zone, exporter(cfg, zone, index)) for index, zone in needed]
-    with ThreadPoolExecutor(max_workers=min(ZONE_EXPORT_WORKERS, len(needed)),
-                            thread_name_prefix="zone-export") as pool:
+        with stopping_at_once(EXPORT_INTERRUPTED):
+            return [(index, zone, exporter(cfg, zone, index)) for index, zone in needed]
+    # Stopped inside the pool: leaving the pool would wait for every zone's reads in flight.
+    with (ThreadPoolExecutor(max_workers=min(ZONE_EXPORT_WORKERS, len(needed)),
+                             thread_name_prefix="zone-export") as pool,
+          stopping_at_once(EXPORT_INTERRUPTED)):
         futures = [(index, zone, pool.submit(exporter, cfg, zone, index)) for index, zone in needed]
         return [(index, zone, future.result()) for index, zone, future in futures]
 

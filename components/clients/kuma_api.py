@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode, urlsplit
@@ -84,6 +84,14 @@ class RetryPolicy:
         return cls(status=retries, connect=retries, read=retries, first_connect=retries,
                    backoff_factor=backoff_factor, backoff_max=max(backoff_factor * 8, 0.0),
                    backoff_jitter=0.0)
+
+    def with_counts(self, *, status: int | None = None, connect: int | None = None) -> RetryPolicy:
+        """This policy with its own budget for transient answers (`status`: 429, 502, 503, 504)
+        and for failed connections (`connect`: refused, timed out); None keeps the policy's. A
+        count given for connections applies from the first request on (`first_connect` too)."""
+        return replace(self, status=self.status if status is None else status,
+                       connect=self.connect if connect is None else connect,
+                       first_connect=self.first_connect if connect is None else connect)
 
     def total_backoff(self, retries: int) -> float:
         """Seconds slept over `retries` consecutive retries (no jitter): how long a restart the
@@ -187,6 +195,10 @@ class ApiTarget:
     read_timeout: float = 30.0
     # None: `retry` as it is; a number: every kind of retry at most that many times.
     retries: int | None = None
+    # Set apart from `retries` (None: as it says): retries of transient answers (429, 5xx) and
+    # of failed connections, each counted on its own, as urllib3's Retry counts them.
+    status_retries: int | None = None
+    connect_retries: int | None = None
     token_source: str = "the API token"
     address_hint: str = ""
     # Seconds; with `retries`: urllib3 sleeps backoff_factor * 2**(n-1) before retry n.
@@ -198,9 +210,9 @@ class ApiTarget:
     deadline_setting: str = ""
 
     def retry_policy(self) -> RetryPolicy:
-        if self.retries is None:
-            return self.retry
-        return RetryPolicy.at_most(self.retries, self.backoff_factor)
+        policy = (self.retry if self.retries is None
+                  else RetryPolicy.at_most(self.retries, self.backoff_factor))
+        return policy.with_counts(status=self.status_retries, connect=self.connect_retries)
 
 
 class KumaApiError(Exception):

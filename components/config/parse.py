@@ -83,6 +83,10 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
     advanced = top.child("advanced")
     advanced.unknown_keys(ADVANCED_KEYS)
     export_concurrency = advanced.integer("exportConcurrency", DEFAULT_EXPORT_CONCURRENCY, minimum=1)
+    # Not set: the export's own retry policy, which rides out a 30 s control plane restart.
+    status_retries, connect_retries = (
+        advanced.integer(key, 10, minimum=0) if key in advanced.raw else None
+        for key in ("exportStatusRetries", "exportConnectRetries"))
     role = top.string("role", "all") or "all"
     if role not in ROLES:
         problems.append(f"role: {role!r} is unknown; use all (one stack), global or zones (split stacks)")
@@ -153,6 +157,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
         license=license_text,
         export_concurrency=export_concurrency,
         export_deadline_seconds=export_deadline,
+        export_status_retries=status_retries,
+        export_connect_retries=connect_retries,
         check=check,
         zone_auth=zone_auth,
         warnings=tuple(warnings),

@@ -37,7 +37,8 @@ ZONE_KEYS = frozenset({"name", "kubeContext", "releaseName", "api", "install", "
                        "values", "zoneToken"})
 API_KEYS = frozenset({"url", "token", "caBundle"})
 CHECK_KEYS = frozenset({"enabled", "timeoutSeconds"})
-ADVANCED_KEYS = frozenset({"exportConcurrency", "checkIntervalSeconds"})
+ADVANCED_KEYS = frozenset({"exportConcurrency", "checkIntervalSeconds", "exportStatusRetries",
+                           "exportConnectRetries"})
 KDS_TLS_KEYS = frozenset({"mode", "caCert", "serverCert", "serverKey", "issuer", "issuerKind"})
 ZONE_AUTH_KEYS = frozenset({"mode", "validFor", "rotation"})
 # Every top-level key of the `mesh-federation` namespace: the current ones and the old names
@@ -162,6 +163,10 @@ class FederationConfig:
     export_concurrency: int = DEFAULT_EXPORT_CONCURRENCY
     # One deadline per zone export (seconds): retries never add up to an unbounded wait.
     export_deadline_seconds: int = DEFAULT_EXPORT_DEADLINE_SECONDS
+    # Retries of transient answers (429, 5xx) and of failed connections, each its own budget
+    # (None: the export's RetryPolicy, components/clients/kuma_api.py).
+    export_status_retries: int | None = None
+    export_connect_retries: int | None = None
     check: CheckConfig = field(default_factory=CheckConfig)
     zone_auth: ZoneAuthConfig = field(default_factory=ZoneAuthConfig)
     # Accepted, but worth saying (logged as warnings by the program).

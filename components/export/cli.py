@@ -15,7 +15,10 @@ import re
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -98,9 +101,17 @@ def _parser() -> argparse.ArgumentParser:
     positive = _number(float, minimum=0, strict=True)
     p.add_argument("--connect-timeout", type=positive, default=5.0)
     p.add_argument("--read-timeout", type=positive, default=30.0)
-    p.add_argument("--retries", type=_number(int, minimum=0, strict=False), default=None,
+    count = _number(int, minimum=0, strict=False)
+    p.add_argument("--retries", type=count, default=None,
                    help="retry each kind of failure at most this often (default: ride out a "
                    "30 s control plane restart, as the program does)")
+    p.add_argument("--status-retries", type=count, default=None,
+                   help="retries of a transient answer (429, 502, 503, 504), counted apart from "
+                   "failed connections (default: --retries, else 10)")
+    p.add_argument("--connect-retries", type=count, default=None,
+                   help="retries of a failed connection (refused, timed out), counted apart from "
+                   "transient answers (default: --retries, else 10 once the control plane "
+                   "answered and 1 before)")
     p.add_argument("--deadline", type=positive, default=DEFAULT_DEADLINE_SECONDS,
                    help="give up on the whole export after this many seconds "
                    f"(default {DEFAULT_DEADLINE_SECONDS:g})")
@@ -144,11 +155,45 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Terminated()
 
 
-def _interrupted(why: str) -> None:
+def _interrupted(why: str, outcome: str) -> None:
     """Stop now: no traceback, nothing on stdout, no file; requests still in flight are not
     waited for (their reads could take the whole read timeout)."""
-    print(f"error: {why}: nothing was exported", file=sys.stderr, flush=True)
+    # A second signal (the Pulumi CLI signals the program's whole process group as well as
+    # the program) must not break this line into a traceback.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    print(f"error: {why}: {outcome}", file=sys.stderr, flush=True)
     os._exit(EXIT_INTERRUPTED)
+
+
+@contextmanager
+def stopping_at_once(outcome: str = "nothing was exported") -> Iterator[None]:
+    """Within it, Ctrl-C (SIGINT) or SIGTERM ends the process at once: one line on stderr
+    (`error: interrupted: <outcome>`), exit status 130, no traceback, nothing waited for.
+
+    The export command runs in it, and so does the program's export of its zones: on Ctrl-C
+    during `pulumi up` the Pulumi CLI cancels the Python language host, which sends the program
+    SIGINT (pulumi-language-python's Run: `cmd.Cancel` signals os.Interrupt; the CLI's plugin
+    Kill then sends SIGINT to the plugin's process group) and kills it 5 s later: without this,
+    the program would wait for every read in flight and end killed, with a traceback. Outside
+    the main thread (where no signal handler can be set) it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, handler)
+                for signum, handler in ((signal.SIGINT, signal.default_int_handler),
+                                        (signal.SIGTERM, _on_sigterm))
+                # A signal the process was started ignoring (nohup) stays ignored.
+                if signal.getsignal(signum) is not signal.SIG_IGN}
+    try:
+        yield
+    except _Terminated:
+        _interrupted("terminated", outcome)
+    except KeyboardInterrupt:
+        _interrupted("interrupted", outcome)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -164,14 +209,9 @@ def _write_atomically(path: str, text: str) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    with stopping_at_once():
         return _main(argv)
-    except _Terminated:
-        _interrupted("terminated")
-    except KeyboardInterrupt:
-        _interrupted("interrupted")
-    return EXIT_INTERRUPTED
+    return EXIT_INTERRUPTED  # not reached: stopping_at_once exits; for the type checker
 
 
 def _main(argv: Sequence[str]) -> int:
@@ -198,6 +238,8 @@ def _main(argv: Sequence[str]) -> int:
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         retries=args.retries,
+        status_retries=args.status_retries,
+        connect_retries=args.connect_retries,
         deadline_seconds=args.deadline,
         deadline_setting="--deadline",
         token_source=token_source,
@@ -209,10 +251,15 @@ def _main(argv: Sequence[str]) -> int:
         zone_ns = args.zone_namespace or args.system_namespace
         product = PRODUCTS["kuma"] if zone_ns == PRODUCTS["kuma"].namespace else PRODUCTS["kong-mesh"]
         try:
-            target = cluster_access.service_proxy_target(
+            # The same timeouts, retries and deadline as through --api-url.
+            target = replace(cluster_access.service_proxy_target(
                 context=args.kube_context, namespace=zone_ns,
                 service=args.control_plane_service or product.control_plane_service,
-                port=API_PORT, kubeconfig=args.kubeconfig)
+                port=API_PORT, kubeconfig=args.kubeconfig),
+                connect_timeout=target.connect_timeout, read_timeout=target.read_timeout,
+                retries=target.retries, status_retries=target.status_retries,
+                connect_retries=target.connect_retries, deadline_seconds=target.deadline_seconds,
+                deadline_setting=target.deadline_setting)
             kube_api = KubeApiClient(cluster_access.kube_target(args.kube_context, args.kubeconfig),
                                      pool_size=args.concurrency)
         except cluster_access.KubeAccessError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 from components.config import FederationConfig, ZoneConfig
 from components.export import ControlPlaneInfo
+from components.redaction import redact_url
 from components.rules.products import version_tuple
 
 
@@ -83,6 +84,8 @@ def refuse_another_global(key: str, zone_name: str, federated_to: str, ours: str
     """Stop unless the zone's global is this stack's: switching it would repoint it silently.
     `ours` None: this stack's global has no address yet (a new global, its LoadBalancer not
     there), so the zone's cannot be it."""
+    compared = federated_to
+    federated_to = redact_url(federated_to)  # as shown: userinfo masked
     if ours is None:
         raise PreflightError(
             f"{key} ({zone_name}) is already federated to {federated_to}, and this stack's global "
@@ -91,7 +94,7 @@ def refuse_another_global(key: str, zone_name: str, federated_to: str, ours: str
             f"not switched. Unfederate it there first (zones[].federated: false in that stack), "
             f"or, if {federated_to} is this stack's global, name it: `pulumi config set --path "
             f"'mesh-federation:global.kdsAddress' <host:port of {federated_to}>`.")
-    if _address(federated_to) != _address(ours):
+    if _address(compared) != _address(ours):
         raise PreflightError(
             f"{key} ({zone_name}) is already federated to {federated_to}, not to this "
             f"global ({ours}): unfederate it there first (zones[].federated: false in that "
