@@ -3,10 +3,12 @@
 A list answers `{"total", "items", "next"}`; `next` is null on the last page, else a URL whose
 `offset` asks for the next one (pkg/api-server/pagination.go nextLink; upstream vector
 resources/crud/list_mesh_04: `"next": "http://{{address}}/meshes?offset=2&size=2"`). The offset
-is the store's to choose (pkg/core/resources/store: `NextOffset` is a string), so it is taken
-from `next` as it is, never computed. The rest of `next` is not used: its host is the Host header
-the server saw (a port-forward or the kube API proxy makes it useless as a URL), so the next page
-is asked from our own base URL, with our own parameters.
+is the store's to choose (pkg/core/resources/model/resource.go: `NextOffset string`), so it is
+taken from `next` as it is, never computed, as Kuma's own REST client does
+(pkg/core/resources/model/rest/unmarshaller.go: `uri.Query().Get("offset")`). The rest of
+`next` is not used: its host is the Host header the server saw (a port-forward or the kube API
+proxy makes it useless as a URL), so the next page is asked from our own base URL, with our own
+parameters.
 
 An offset seen twice, an empty page that still points to a next one, or more pages than the
 server's `total` allows, is a server fault said as such (`BadPage`), never a loop.
