@@ -20,16 +20,6 @@ from components.export import ExportError, ExportOptions, export_zone, listing
 from components.export.documents import check_manifest
 
 
-@pytest.fixture
-def make_zone(
-    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
-) -> Callable[..., FakeZone]:
-    def make(**kwargs: Any) -> FakeZone:
-        return zone_factory(resource_types, zone_objects(), **kwargs)
-
-    return make
-
-
 def answering(path_end: str, body: Any) -> Callable[..., bool]:
     def fault(handler: Any, path: str, query: Any) -> bool:
         if path.endswith(path_end):
