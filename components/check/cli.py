@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 from components.check.poll import CheckFailed, run_check
 from components.check.spec import ApiSpec, CheckSpec, DirectApi, SpecError
-from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.clients.errors import KumaApiError, Misconfigured
+from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.redaction import MASK, Redactor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -55,8 +56,10 @@ class RedactingApi:
         try:
             return self._api.get_json(path, params)
         except KumaApiError as error:
-            raise KumaApiError(self._redact(str(error)), url=self._redact(error.url),
-                               status=error.status) from None
+            raise error.masked(self._redact) from None
+
+    def url_for(self, path: str) -> str:
+        return self._redact(self._api.url_for(path))
 
 
 def _secrets(targets: Iterable[ApiTarget]) -> list[str | None]:
@@ -105,7 +108,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
 
     try:
         global_client, zone_client = KumaApiClient(global_target), KumaApiClient(zone_target)
-    except KumaApiError as error:  # a credential with a line break, a missing CA bundle
+    except Misconfigured as error:  # a credential with a line break, a missing CA bundle
         print(f"federation check: cannot reach the APIs: {redact(str(error))}", file=stderr)
         return EXIT_USAGE
     with global_client, zone_client:

@@ -1,8 +1,9 @@
 """One observation of each federation condition, read from the control plane APIs.
 
 Each ``observe_*`` function makes the GETs for one condition and returns what it saw; a failed
-request raises ``KumaApiError`` (the poll loop records it and keeps polling), an answer of the
-wrong shape raises ``UnexpectedAnswer``. Nothing here sleeps or loops over time.
+request raises a ``KumaApiError`` (the poll loop records it and keeps polling), an answer of the
+wrong shape a ``BadAnswer`` (``UnexpectedAnswer`` for the shapes read here). Nothing here sleeps
+or loops over time.
 
 API facts used (Kuma 2.x, ``docs/generated/openapi.yaml`` and the API server):
 - ``GET /zones/{name}/_overview`` on the global answers a ZoneOverview
@@ -10,13 +11,15 @@ API facts used (Kuma 2.x, ``docs/generated/openapi.yaml`` and the API server):
   a KDS subscription carries ``connectTime`` and, once the stream closed, ``disconnectTime``
   (protojson timestamps: RFC 3339 strings; ``{seconds, nanos}`` accepted too). The newest
   subscription is the last one. 404 means the zone never registered.
-- resource lists answer ``{"total", "items", "next"}``, take ``offset``/``size`` (max 1000) and
-  a label filter ``filter[labels.<key>]=<value>`` (pkg/api-server/filters/filtering.go; the API
-  server's vectors resources/crud/list_dp_with_label_filter*: any other ``filter[`` key is a 400
-  "filters are only supported on labels"; the OpenAPI example ``filter[label.<key>]`` is wrong).
+- resource lists answer ``{"total", "items", "next"}``, read page after page by the one paginator
+  (components/clients/paging.py), and take a label filter ``filter[labels.<key>]=<value>``
+  (pkg/api-server/filters/filtering.go; the API server's vectors
+  resources/crud/list_dp_with_label_filter*: any other ``filter[`` key is a 400 "filters are only
+  supported on labels"; the OpenAPI example ``filter[label.<key>]`` is wrong).
   Labels are filtered again client-side, so an API version that ignores the filter still gives
   the right answer.
-- ``GET /_resources`` lists every type with ``name``, ``scope`` (Global/Mesh) and ``path``.
+- ``GET /_resources`` lists every type with ``name``, ``scope`` (Global/Mesh) and ``path``
+  (components/clients/resource_types.py).
 """
 
 from __future__ import annotations
@@ -24,27 +27,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from components.check.spec import ExpectedPolicy
-from components.clients.kuma_api import KumaApiError
+from components.clients import paging
+from components.clients.errors import BadAnswer, NotFound
+from components.clients.kuma_names import DISPLAY_NAME, GLOBAL_ORIGIN, ORIGIN_LABEL, ZONE_LABEL
+from components.clients.paging import JsonApi
+from components.clients.resource_types import ResourceType, parse_resource_types
 
-ZONE_LABEL = "kuma.io/zone"
-ORIGIN_LABEL = "kuma.io/origin"
-DISPLAY_NAME_LABEL = "kuma.io/display-name"
-
-PAGE_SIZE = 1000
-MAX_PAGES = 1000  # a runaway "next" must not loop forever
-
-
-class JsonApi(Protocol):
-    """What the check needs from an API client (``KumaApiClient`` satisfies it)."""
-
-    def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any: ...
+__all__ = ["JsonApi", "ResourceType"]
 
 
-class UnexpectedAnswer(Exception):
+class UnexpectedAnswer(BadAnswer):
     """The API answered, but not with the JSON shape its specification promises."""
 
 
@@ -117,10 +113,8 @@ def read_overview(body: object, zone: str) -> OnlineObservation:
 def observe_online(global_api: JsonApi, zone: str) -> OnlineObservation:
     try:
         body = global_api.get_json(overview_path(zone))
-    except KumaApiError as error:
-        if error.status == 404:
-            return OnlineObservation(False, "not registered on the global yet", registered=False)
-        raise
+    except NotFound:
+        return OnlineObservation(False, "not registered on the global yet", registered=False)
     return read_overview(body, zone)
 
 
@@ -136,17 +130,7 @@ def list_items(api: JsonApi, path: str, labels: Mapping[str, str] | None = None)
     """Every item of a resource list, all pages, with the given labels (filtered both ends)."""
     labels = labels or {}
     params: dict[str, str | int] = {label_filter(k): v for k, v in labels.items()}
-    items: list[Any] = []
-    offset = 0
-    for _ in range(MAX_PAGES):
-        page = api.get_json(path, {**params, "size": PAGE_SIZE, "offset": offset})
-        if not isinstance(page, Mapping) or not isinstance(page.get("items"), list):
-            raise UnexpectedAnswer(f"GET {path} did not answer a list ({{items, total, next}})")
-        batch: list[Any] = page["items"]
-        items.extend(batch)
-        if not page.get("next") or not batch:
-            break
-        offset += len(batch)
+    items = paging.list_all(api, path, params=params)
     return [item for item in items if _has_labels(item, labels)]
 
 
@@ -166,33 +150,17 @@ def _has_labels(item: object, wanted: Mapping[str, str]) -> bool:
 # -- resource types -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ResourceType:
-    name: str
-    scope: str  # "Global" or "Mesh"
-    path: str
-
-    def list_path(self, mesh: str | None) -> str:
-        path = self.path.strip("/")
-        if self.scope == "Mesh":
-            if not mesh:
-                raise SpecMismatch(f"{self.name} is mesh-scoped: the expected policy needs a mesh")
-            return f"/meshes/{quote(mesh, safe='')}/{path}"
-        return f"/{path}"
-
-
 def read_resource_types(body: object) -> dict[str, ResourceType]:
-    resources = body.get("resources") if isinstance(body, Mapping) else None
-    if not isinstance(resources, list):
-        raise UnexpectedAnswer("GET /_resources did not answer {resources: [...]}")
-    types: dict[str, ResourceType] = {}
-    for entry in resources:
-        if not isinstance(entry, Mapping):
-            continue
-        name, scope, path = entry.get("name"), entry.get("scope"), entry.get("path")
-        if isinstance(name, str) and isinstance(path, str) and scope in ("Global", "Mesh"):
-            types[name] = ResourceType(name, str(scope), path)
-    return types
+    return {rtype.name: rtype for rtype in parse_resource_types(body)}
+
+
+def list_path(rtype: ResourceType, mesh: str | None) -> str:
+    """Where the expected policies of ``rtype`` in ``mesh`` are listed."""
+    if not rtype.mesh_scoped:
+        return rtype.list_path(None)
+    if not mesh:
+        raise SpecMismatch(f"{rtype.name} is mesh-scoped: the expected policy needs a mesh")
+    return rtype.list_path(mesh)
 
 
 def resolve(types: Mapping[str, ResourceType], type_name: str, side: str) -> ResourceType:
@@ -235,9 +203,7 @@ def observe_dataplanes(global_api: JsonApi, zone: str, meshes: Iterable[str]) ->
         try:
             found[mesh] = len(list_items(global_api, f"/meshes/{quote(mesh, safe='')}/dataplanes",
                                          {ZONE_LABEL: zone}))
-        except KumaApiError as error:
-            if error.status != 404:
-                raise
+        except NotFound:
             found[mesh] = 0
     return found
 
@@ -249,7 +215,7 @@ def match_name(items: Iterable[Any], name: str) -> str | None:
     """The stored name of the item whose display name is ``name`` (label first, then exact)."""
     listed = [item for item in items if isinstance(item, Mapping)]
     for item in listed:
-        if _labels(item).get(DISPLAY_NAME_LABEL) == name:
+        if _labels(item).get(DISPLAY_NAME) == name:
             return str(item.get("name", name))
     for item in listed:
         if item.get("name") == name:
@@ -267,7 +233,7 @@ def observe_policies_on_global(
         key = (policy.type, policy.mesh)
         if key not in listed:
             rtype = resolve(types, policy.type, "global")
-            listed[key] = list_items(global_api, rtype.list_path(policy.mesh))
+            listed[key] = list_items(global_api, list_path(rtype, policy.mesh))
         found[policy] = match_name(listed[key], policy.name)
     return found
 
@@ -284,6 +250,6 @@ def observe_policies_in_zone(
         key = (policy.type, policy.mesh)
         if key not in counts:
             rtype = resolve(types, policy.type, "zone")
-            counts[key] = len(list_items(zone_api, rtype.list_path(policy.mesh),
-                                         {ORIGIN_LABEL: "global"}))
+            counts[key] = len(list_items(zone_api, list_path(rtype, policy.mesh),
+                                         {ORIGIN_LABEL: GLOBAL_ORIGIN}))
     return counts

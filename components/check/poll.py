@@ -19,7 +19,6 @@ from components.check.conditions import (
     OnlineObservation,
     ResourceType,
     SpecMismatch,
-    UnexpectedAnswer,
     group_key,
     observe_dataplanes,
     observe_online,
@@ -30,14 +29,18 @@ from components.check.conditions import (
     read_resource_types,
 )
 from components.check.spec import CheckSpec, ExpectedPolicy
-from components.clients.kuma_api import KumaApiError
+from components.clients.errors import (
+    AuthRejected,
+    KumaApiError,
+    Misconfigured,
+    RequestRejected,
+    ServerFailed,
+    Stopped,
+    Unreachable,
+)
+from components.clients.kuma_names import GLOBAL_ORIGIN, ORIGIN_LABEL, ZONE_LABEL
 
 ONLINE_ROUNDS_REQUIRED = 2
-
-# Client errors that may heal while the check waits: 404 (a zone not registered yet, a mesh not
-# synced to the global yet: "Failed to retrieve Mesh"), 408 and 429 (timeout, rate limit).
-# Every other 4xx is an answer to the request itself and ends the check at once.
-_WAIT_ON_CLIENT_ERRORS = frozenset({404, 408, 429})
 
 Progress = Callable[[str], None]
 
@@ -82,7 +85,11 @@ class CheckResult:
 
 class _RoundApi:
     """Wraps a client for one round: once the API is unreachable or answers 5xx, the rest of
-    the round reuses that error instead of waiting on more timeouts."""
+    the round reuses that error instead of waiting on more timeouts.
+
+    Client errors that may heal while the check waits go on: NotFound (a zone not registered
+    yet, a mesh not synced to the global yet: "Failed to retrieve Mesh") and Throttled (408,
+    429). A refused credential or request ends the check at once."""
 
     def __init__(self, api: JsonApi, side: str) -> None:
         self._api = api
@@ -95,21 +102,22 @@ class _RoundApi:
             raise self.down
         try:
             return self._api.get_json(path, params)
-        except KumaApiError as error:
-            if error.status in (401, 403):
-                # A refused credential will not heal while we wait: say so now, not at the deadline.
-                raise CheckFailed(f"{self.side} API refused the check's credentials: {error}",
-                                  failures={self.side: str(error)}) from None
-            if error.status is not None and 400 <= error.status < 500 \
-                    and error.status not in _WAIT_ON_CLIENT_ERRORS:
-                # The API refused the request itself (a 400 for a query it does not support,
-                # say): asking again the same way gets the same answer, so waiting out the
-                # timeout would only hide the reason behind a timeout on a federation that works.
-                raise CheckFailed(f"{self.side} API rejected the check's request: {error}",
-                                  failures={self.side: str(error)}) from None
-            if error.status is None or error.status >= 500:
-                self.down = error
+        except AuthRejected as error:
+            # A refused credential will not heal while we wait: say so now, not at the deadline.
+            raise CheckFailed(f"{self.side} API refused the check's credentials: {error}",
+                              failures={self.side: str(error)}) from None
+        except RequestRejected as error:
+            # The API refused the request itself (a 400 for a query it does not support, say):
+            # asking again the same way gets the same answer, so waiting out the timeout would
+            # only hide the reason behind a timeout on a federation that works.
+            raise CheckFailed(f"{self.side} API rejected the check's request: {error}",
+                              failures={self.side: str(error)}) from None
+        except (Unreachable, ServerFailed, Stopped, Misconfigured) as error:
+            self.down = error
             raise
+
+    def url_for(self, path: str) -> str:
+        return self._api.url_for(path)
 
 
 @dataclass
@@ -199,7 +207,7 @@ class _Run:
         cond = self.online
         try:
             seen = observe_online(api, self.spec.zone)
-        except (KumaApiError, UnexpectedAnswer) as error:
+        except KumaApiError as error:
             self.streak = 0
             cond.failed(api, error, "unknown")
             return
@@ -232,7 +240,7 @@ class _Run:
             return
         try:
             self.dp_in_zone = observe_zone_dataplanes(zone_api)
-        except (KumaApiError, UnexpectedAnswer) as error:
+        except KumaApiError as error:
             cond.failed(zone_api, error, "?")
             return
         if not self.dp_in_zone:
@@ -242,13 +250,13 @@ class _Run:
         meshes = len(self.dp_in_zone)
         try:
             self.dp_found = observe_dataplanes(global_api, self.spec.zone, self.dp_in_zone)
-        except (KumaApiError, UnexpectedAnswer) as error:
+        except KumaApiError as error:
             cond.failed(global_api, error, f"?/{meshes} meshes")
             return
         absent = [m for m in self.dp_in_zone if not self.dp_found.get(m)]
         cond.held(not absent, f"{meshes - len(absent)}/{meshes} meshes", "; ".join(
             f"mesh {m}: the zone lists {self.dp_in_zone[m]} Dataplanes, the global none labelled "
-            f"kuma.io/zone={self.spec.zone}" for m in absent))
+            f"{ZONE_LABEL}={self.spec.zone}" for m in absent))
 
     def _types(self, api: _RoundApi, side: str) -> dict[str, ResourceType]:
         cached = self.global_types if side == "global" else self.zone_types
@@ -267,7 +275,7 @@ class _Run:
             return
         try:
             self.pol_found = observe_policies_on_global(api, self._types(api, "global"), expected)
-        except (KumaApiError, UnexpectedAnswer) as error:
+        except KumaApiError as error:
             cond.failed(api, error, f"?/{len(expected)}")
             return
         missing = [policy_key(p) for p in expected if self.pol_found.get(p) is None]
@@ -282,14 +290,14 @@ class _Run:
         groups = len({(p.type, p.mesh) for p in expected})
         try:
             self.zone_counts = observe_policies_in_zone(api, self._types(api, "zone"), expected)
-        except (KumaApiError, UnexpectedAnswer) as error:
+        except KumaApiError as error:
             cond.failed(api, error, "unknown")
             return
         empty = [group_key(t, m) for (t, m), n in self.zone_counts.items() if n == 0]
         got = groups - len(empty)
         cond.held(not empty, f"yes ({got}/{groups} types)" if not empty
                   else f"waiting ({got}/{groups} types)",
-                  "the zone lists no policy labelled kuma.io/origin=global for: "
+                  f"the zone lists no policy labelled {ORIGIN_LABEL}={GLOBAL_ORIGIN} for: "
                   + ", ".join(empty))
 
     # -- reporting --

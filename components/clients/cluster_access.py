@@ -21,10 +21,12 @@ from typing import Any
 
 from components.clients.kube_api import KubeTarget
 from components.clients.kuma_api import ApiTarget
+from components.clients.kuma_names import ADMIN_TOKEN_SECRET, SECRET_TYPES
 from components.redaction import CredentialError, clean_credential
 
-SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}
-ADMIN_TOKEN_SECRET = "admin-user-token"
+# ADMIN_TOKEN_SECRET: said in messages about the token read here.
+__all__ = ["ADMIN_TOKEN_SECRET", "KubeAccessError", "KubeEndpoint", "endpoint", "kube_secret_source",
+           "kube_target", "read_admin_token", "service_proxy_target", "service_proxy_url"]
 
 
 class KubeAccessError(RuntimeError):
@@ -93,16 +95,14 @@ def service_proxy_target(
     service: str,
     port: int,
     kubeconfig: str | None = None,
-    token: str | None = None,
 ) -> ApiTarget:
     """An ApiTarget for a control plane Service reached through the API server's service proxy.
 
-    `token` is accepted for symmetry but cannot be delivered (see the module doc); the kube
-    credential travels in the Authorization header instead.
+    The kube credential travels in the Authorization header; a Kuma token cannot (see the module
+    doc), so none is taken.
     """
     kube = endpoint(context, kubeconfig)
     headers = {"Authorization": kube.authorization} if kube.authorization else {}
-    del token
     return ApiTarget(
         base_url=service_proxy_url(kube.server, namespace, service, port),
         verify=kube.verify,

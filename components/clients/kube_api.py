@@ -25,20 +25,19 @@ k8s.io/apimachinery, k8s.io/apiextensions-apiserver):
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import certifi
 import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError
 from urllib3.util.retry import Retry
 
+from components.clients.kuma_names import KUMA_API_VERSION as KUMA_GROUP_VERSION
+from components.clients.pool import RequestCounter, pool_manager
 from components.export.model import ExportError
 
-KUMA_GROUP_VERSION = "kuma.io/v1alpha1"
 # kubectl's chunk size (--chunk-size default): pages the API server serves without strain.
 DEFAULT_LIST_LIMIT = 500
 # An expired continue token restarts the list; a list that keeps expiring is an error.
@@ -119,8 +118,7 @@ class KubeApiClient:
     def __init__(self, target: KubeTarget, *, pool_size: int = 16) -> None:
         self._target = target
         self._server = target.server.rstrip("/")
-        self._lock = threading.Lock()
-        self._requests = 0
+        self._sent = RequestCounter()
         retry = _CappedRetry(
             total=target.retries, connect=target.retries, read=target.retries,
             status=target.retries, other=0, allowed_methods=frozenset({"GET"}),
@@ -130,18 +128,10 @@ class KubeApiClient:
         headers = {"Accept": "application/json"}
         if target.authorization:
             headers["Authorization"] = target.authorization
-        tls: dict[str, Any] = {}
-        if target.verify is False:
-            tls["cert_reqs"] = "CERT_NONE"
-        else:
-            tls["cert_reqs"] = "CERT_REQUIRED"
-            tls["ca_certs"] = certifi.where() if target.verify is True else target.verify
-        if target.client_cert is not None:
-            tls["cert_file"], tls["key_file"] = target.client_cert
-        self._pool = urllib3.PoolManager(
-            num_pools=2, maxsize=max(1, pool_size), block=True, headers=headers, retries=retry,
-            timeout=urllib3.Timeout(connect=target.connect_timeout, read=target.read_timeout),
-            **tls,
+        self._pool = pool_manager(
+            num_pools=2, pool_size=pool_size, headers=headers, retries=retry,
+            connect_timeout=target.connect_timeout, read_timeout=target.read_timeout,
+            verify=target.verify, client_cert=target.client_cert,
         )
 
     def __repr__(self) -> str:
@@ -158,13 +148,11 @@ class KubeApiClient:
 
     @property
     def requests_made(self) -> int:
-        with self._lock:
-            return self._requests
+        return self._sent.count
 
     def _get(self, path: str, params: Mapping[str, str | int] | None) -> urllib3.BaseHTTPResponse:
         url = self._server + path + ("?" + urlencode(params) if params else "")
-        with self._lock:
-            self._requests += 1
+        self._sent.add()
         try:
             return self._pool.request("GET", url)
         except HTTPError as exc:

@@ -31,7 +31,6 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode, urlsplit
 
-import certifi
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -46,7 +45,20 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import RequestHistory, Retry
 
+from components.clients.errors import (
+    AuthRejected,
+    BadAnswer,
+    KumaApiError,
+    Misconfigured,
+    NotFound,
+    Stopped,
+    Unreachable,
+    for_status,
+)
+from components.clients.pool import RequestCounter, pool_manager
 from components.redaction import CredentialError, Redactor, clean_credential
+
+__all__ = ["ApiTarget", "KumaApiClient", "KumaApiError", "RetryPolicy"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -215,18 +227,6 @@ class ApiTarget:
         return policy.with_counts(status=self.status_retries, connect=self.connect_retries)
 
 
-class KumaApiError(Exception):
-    """A control plane request failed; the message says what to do."""
-
-    def __init__(self, message: str, *, url: str, status: int | None = None,
-                 gave_up: str | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-        # "deadline" or "cancelled" when the client stopped waiting, else None.
-        self.gave_up = gave_up
-
-
 def _join(base_url: str, path: str) -> str:
     # Plain string joining, not urljoin: a Kubernetes service-proxy base URL
     # carries a path prefix that urljoin would drop for "/meshes".
@@ -254,28 +254,13 @@ def _body_hint(raw: bytes) -> str:
     return json.dumps(payload)[:200]
 
 
-def _tls_options(target: ApiTarget) -> dict[str, Any]:
-    """urllib3's TLS settings for `verify` and `client_cert`, as requests read them: True trusts
-    certifi's bundle, a string is a CA bundle file, False turns verification off."""
-    options: dict[str, Any] = {}
-    if target.verify is False:
-        options["cert_reqs"] = "CERT_NONE"
-    else:
-        options["cert_reqs"] = "CERT_REQUIRED"
-        options["ca_certs"] = certifi.where() if target.verify is True else target.verify
-    if target.client_cert is not None:
-        options["cert_file"], options["key_file"] = target.client_cert
-    return options
-
-
 class KumaApiClient:
     """Thread-safe JSON GET client; use as a context manager."""
 
     def __init__(self, target: ApiTarget, *, pool_size: int = 16) -> None:
         self._target = target
         self._base_url = target.base_url.rstrip("/")
-        self._lock = threading.Lock()
-        self._requests = 0
+        self._sent = RequestCounter()
         self._redact = Redactor([target.token, *target.headers.values()])
         # A credential with a line break would make http.client raise with the whole header
         # value (the token) in its message: checked here too, whatever its source checked.
@@ -287,9 +272,9 @@ class KumaApiClient:
                 headers["Authorization"] = "Bearer " + clean_credential(target.token,
                                                                          target.token_source)
         except CredentialError as error:
-            raise KumaApiError(str(error), url=self._redact(self._base_url)) from None
+            raise Misconfigured(str(error), url=self._redact(self._base_url)) from None
         if isinstance(target.verify, str) and not os.path.isfile(target.verify):
-            raise KumaApiError(
+            raise Misconfigured(
                 f"the CA bundle {target.verify!r} for {self._redact(self._base_url)} does not "
                 "exist: give the path of the PEM file that signed the control plane's certificate",
                 url=self._redact(self._base_url))
@@ -303,12 +288,10 @@ class KumaApiClient:
             retry.budget = self._budget
         self._answered = False
         retry = self._retry
-        # No proxy from the environment: one would silently reroute a loopback port-forward.
-        # block=True: at most pool_size connections, callers beyond that wait for one.
-        self._pool = urllib3.PoolManager(
-            num_pools=4, maxsize=max(1, pool_size), block=True, headers=headers, retries=retry,
-            timeout=urllib3.Timeout(connect=target.connect_timeout, read=target.read_timeout),
-            **_tls_options(target),
+        self._pool = pool_manager(
+            num_pools=4, pool_size=pool_size, headers=headers, retries=retry,
+            connect_timeout=target.connect_timeout, read_timeout=target.read_timeout,
+            verify=target.verify, client_cert=target.client_cert,
         )
         if target.verify is False:
             self._warn_insecure()
@@ -337,8 +320,7 @@ class KumaApiClient:
     @property
     def requests_made(self) -> int:
         """How many get_json calls were sent (urllib3 retries not counted)."""
-        with self._lock:
-            return self._requests
+        return self._sent.count
 
     def __repr__(self) -> str:
         return f"KumaApiClient(base_url={self._base_url!r})"
@@ -398,16 +380,12 @@ class KumaApiClient:
         return response.data.decode("utf-8", errors="replace")
 
     def _masked(self, error: KumaApiError) -> KumaApiError:
-        masked = KumaApiError(self._redact(str(error)), url=self._redact(error.url),
-                              status=error.status)
-        masked.gave_up = error.gave_up
-        return masked
+        return error.masked(self._redact)
 
     def _send(self, method: str, url: str, **extra: Any) -> urllib3.BaseHTTPResponse:
-        with self._lock:
-            self._requests += 1
+        self._sent.add()
         if self._budget.cancelled.is_set():
-            raise KumaApiError(f"{method} {url} was not sent: the export was cancelled", url=url,
+            raise Stopped(f"{method} {url} was not sent: the export was cancelled", url=url,
                                gave_up="cancelled")
         timeout = urllib3.Timeout(connect=self._target.connect_timeout,
                                   read=self._target.read_timeout)
@@ -430,7 +408,7 @@ class KumaApiClient:
             raise self._transport_error(exc, url) from None
         except (ValueError, UnicodeError):
             # http.client refusing a header value: its message quotes the value, never shown.
-            raise KumaApiError(
+            raise Misconfigured(
                 f"{method} {url} could not be sent: a request header is not valid (check "
                 f"{self._target.token_source} for a line break or a character that is not ASCII)",
                 url=url) from None
@@ -449,10 +427,10 @@ class KumaApiClient:
         elif last is not None and last.error is not None:
             failing = f"; it was still failing with: {_reason(last.error)}"
         if gave_up.why == "cancelled":
-            return KumaApiError(f"gave up on {url}: the export was cancelled{failing}", url=url,
+            return Stopped(f"gave up on {url}: the export was cancelled{failing}", url=url,
                                 gave_up="cancelled")
         setting = f" ({self._target.deadline_setting})" if self._target.deadline_setting else ""
-        return KumaApiError(
+        return Stopped(
             f"gave up on {url}: the export did not finish within its deadline of "
             f"{self._target.deadline_seconds:g}s{setting}{failing}. Check the control plane, or "
             "raise the deadline", url=url, status=last.status if last is not None else None,
@@ -466,14 +444,14 @@ class KumaApiClient:
             f" {hint[0].upper()}{hint[1:]}." if hint else ""
         )
 
-    def _transport_error(self, exc: HTTPError, url: str) -> KumaApiError:
+    def _transport_error(self, exc: HTTPError, url: str) -> Unreachable:
         policy = self._target.retry_policy()
         count = policy.connect if self._answered else policy.first_connect
         tries = f" (after {count} retries)" if count else ""
         # Exhausted retries arrive as MaxRetryError(reason=...): classify by the reason.
         reason: BaseException = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
         if isinstance(reason, SSLError):
-            return KumaApiError(
+            return Unreachable(
                 f"TLS handshake with {url} failed: {_reason(reason)}. Pass the CA bundle "
                 "that signed the control plane certificate (or, only for a test, disable "
                 "verification).",
@@ -481,36 +459,36 @@ class KumaApiClient:
             )
         if isinstance(reason, NameResolutionError):
             host = urlsplit(url).hostname or url
-            return KumaApiError(
+            return Unreachable(
                 f"Cannot resolve the host name {host!r} of {url} (DNS): check the address."
                 + self._where(), url=url)
         # NewConnectionError (refused) subclasses ConnectTimeoutError in urllib3.
         if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
-            return KumaApiError(
+            return Unreachable(
                 f"Connecting to {url} timed out after {self._target.connect_timeout:g}s{tries}."
                 + self._where(),
                 url=url,
             )
         if isinstance(reason, ReadTimeoutError):
             tries = f" (after {policy.read} retries)" if policy.read else ""
-            return KumaApiError(
+            return Unreachable(
                 f"The control plane at {url} did not answer within "
                 f"{self._target.read_timeout:g}s{tries}; it may be overloaded, or the "
                 "port-forward may be stuck. Retry, or raise the read timeout.",
                 url=url,
             )
         if isinstance(reason, ProtocolError) and "IncompleteRead" in str(reason):
-            return KumaApiError(
+            return Unreachable(
                 f"The answer from {url} was cut off{tries}: the connection closed before the "
                 "whole body arrived. Retry; if it persists, check the port-forward or proxy in "
                 "between.",
                 url=url,
             )
         if isinstance(reason, NewConnectionError | ProtocolError):
-            return KumaApiError(
+            return Unreachable(
                 f"Cannot connect to {url}{tries}: {_reason(reason)}." + self._where(), url=url
             )
-        return KumaApiError(f"Request to {url} failed: {_reason(reason)}", url=url)
+        return Unreachable(f"Request to {url} failed: {_reason(reason)}", url=url)
 
     def _check_status(self, response: urllib3.BaseHTTPResponse, url: str, *,
                       retried: bool = True) -> None:
@@ -521,7 +499,7 @@ class KumaApiClient:
         detail = f" ({body})" if body else ""
         elsewhere = _redirected_elsewhere(response, url)
         if status in (401, 403) and elsewhere:
-            raise KumaApiError(
+            raise AuthRejected(
                 f"{url} redirected to {elsewhere}, another origin, which answered HTTP {status}"
                 f"{detail}: credentials are never sent to another origin, so "
                 f"{self._target.token_source} was not refused, it was not sent. Give the address "
@@ -538,9 +516,9 @@ class KumaApiClient:
                     f"The control plane at {url} requires authentication (HTTP {status})"
                     f"{detail}, and no token was given. Set {self._target.token_source}."
                 )
-            raise KumaApiError(what, url=url, status=status)
+            raise AuthRejected(what, url=url, status=status)
         if status == 404:
-            raise KumaApiError(
+            raise NotFound(
                 f"{url} is unknown to this control plane (HTTP 404){detail}: the path does not "
                 "exist in its API version (version mismatch?), or the object was deleted "
                 "meanwhile.",
@@ -550,13 +528,13 @@ class KumaApiClient:
         if status in _RETRY_STATUSES:
             count = self._target.retry_policy().status
             after = f" after {count} retries" if retried and count else ""
-            raise KumaApiError(
+            raise for_status(status)(
                 f"The control plane at {url} kept answering HTTP {status}{detail}{after}; it "
                 "may be restarting or overloaded. Retry later.",
                 url=url,
                 status=status,
             )
-        raise KumaApiError(
+        raise for_status(status)(
             f"The control plane at {url} answered HTTP {status}{detail}.", url=url, status=status
         )
 
@@ -566,7 +544,7 @@ class KumaApiClient:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise KumaApiError(
+            raise BadAnswer(
                 f"The answer from {url} is not valid UTF-8 (byte {exc.start} of {len(raw)}): JSON "
                 "must be UTF-8. Is it really a Kuma control plane API, and not a proxy in between?",
                 url=url, status=response.status) from None
@@ -584,7 +562,7 @@ class KumaApiClient:
                     f"The answer from {url} is not JSON (Content-Type {ctype}, {len(raw)} bytes)."
                     f" Is {url} really a Kuma control plane API, and not a proxy or the GUI?"
                 )
-            raise KumaApiError(what, url=url, status=response.status) from None
+            raise BadAnswer(what, url=url, status=response.status) from None
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

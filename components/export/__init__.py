@@ -1,7 +1,7 @@
 """`kumactl export` over the control plane HTTP API (no Pulumi imports).
 
 The value types are imported eagerly (they are cheap); the functions that
-need `requests` and `yaml` load on first use, so `python -m
+need urllib3 and `yaml` load on first use, so `python -m
 components.export --help` starts fast.
 """
 
@@ -19,12 +19,10 @@ from components.export.model import (
 )
 
 if TYPE_CHECKING:
-    from components.export.discovery import discover
     from components.export.exporter import export_zone
     from components.export.yaml_out import counts_by_kind, to_yaml
 
 _LAZY = {
-    "discover": "components.export.discovery",
     "export_zone": "components.export.exporter",
     "to_yaml": "components.export.yaml_out",
     "counts_by_kind": "components.export.yaml_out",
@@ -37,7 +35,6 @@ __all__ = [
     "ExportOptions",
     "ExportResult",
     "counts_by_kind",
-    "discover",
     "export_zone",
     "to_yaml",
 ]

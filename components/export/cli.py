@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "--system-namespace",
         required=True,
         help="the GLOBAL control plane's system namespace, where the objects must land; when "
-        "it differs from the zone's (read from /config) the objects are requested in it",
+        "it differs from the zone's (read from /config) the exported objects are moved to it",
     )
     p.add_argument("--concurrency", type=_number(int, minimum=1, strict=False), default=32,
                    help="parallel requests (default 32, bench/README.md)")

@@ -13,11 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from components.clients.kuma_names import KUMA_API_VERSION, MESH_LABEL, SECRET_KINDS
 from components.export.model import ExportError
-
-KUMA_API_VERSION = "kuma.io/v1alpha1"
-# Kuma's secret types are plain Kubernetes Secrets on a Kubernetes zone.
-SECRET_KINDS = frozenset({"Secret", "GlobalSecret"})
 
 
 def expected_kind(type_name: str) -> tuple[str, str]:
@@ -65,7 +62,7 @@ def check_manifest(doc: Any, *, type_name: str, name: str | None, where: str,
                                       and all(isinstance(v, str) for v in value.values())):
             raise refuse(f"metadata.{key} is not a map of strings")
     labels = meta.get("labels")
-    labelled = labels.get("kuma.io/mesh") if isinstance(labels, Mapping) else None
+    labelled = labels.get(MESH_LABEL) if isinstance(labels, Mapping) else None
     if mesh is not None and labelled is not None and labelled != mesh:
         raise refuse(f"it belongs to mesh {labelled!r} (label kuma.io/mesh), not {mesh!r}")
     if kind != "Secret" and "spec" in doc and not isinstance(doc["spec"], Mapping):

@@ -18,19 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from components.clients import kuma_names
+from components.clients.errors import BadAnswer, NotFound
 from components.clients.kube_api import KubeApiClient, KubeKind
-from components.clients.kuma_api import KumaApiClient, KumaApiError
+from components.clients.kuma_api import KumaApiClient
+from components.clients.paging import MAX_PAGE_SIZE
+from components.clients.resource_types import ResourceType, parse_resource_types
 from components.export import kube_objects, kube_order, listing, profiles
-from components.export.discovery import parse_info, parse_resource_types
+from components.export.discovery import parse_info
 from components.export.documents import check_manifest
 from components.export.model import (
     FEDERATION_PROFILES,
-    MAX_PAGE_SIZE,
     ControlPlaneInfo,
     ExportError,
     ExportOptions,
     ExportResult,
-    ResourceType,
 )
 
 Progress = Callable[[str], None]
@@ -138,7 +140,11 @@ class _Run:
             self.submit(self._set_kinds, self.kube_api.kuma_kinds)
         self.drain()
         info = parse_info(answers["/"], answers["/config"])
-        available = parse_resource_types(answers["/_resources"])
+        try:
+            available = parse_resource_types(answers["/_resources"],
+                                             url=self.client.url_for("/_resources"))
+        except BadAnswer as error:
+            raise ExportError(str(error)) from None
         lacking = [t for t in (profiles.MESH, profiles.SECRET) if t not in {a.name for a in available}]
         if lacking:
             raise ExportError(
@@ -168,9 +174,9 @@ class _Run:
         self.rename = (zone_ns, target_ns) if target_ns != zone_ns else None
         excluded: set[str] = set()
         if self.options.profile in FEDERATION_PROFILES:
-            excluded.add(kube_objects.ORIGIN_LABEL)
+            excluded.add(kuma_names.ORIGIN_LABEL)
         if self.options.strip_zone_label:
-            excluded.add(kube_objects.ZONE_LABEL)
+            excluded.add(kuma_names.ZONE_LABEL)
         self.excluded = frozenset(excluded)
 
         meshes: list[Item] = answers["meshes"]
@@ -230,7 +236,7 @@ class _Run:
                     on_listed(slot),
                     listing.list_all,
                     self.client,
-                    self._list_path(rtype, mesh),
+                    rtype.list_path(mesh),
                     self.options.page_size,
                 )
 
@@ -241,7 +247,7 @@ class _Run:
                     _setter(dataplanes, mesh),
                     listing.count,
                     self.client,
-                    self._list_path(dp_type, mesh),
+                    dp_type.list_path(mesh),
                 )
         self.drain()
         self.progress(f"read {self.items_done} objects")
@@ -293,7 +299,7 @@ class _Run:
                                 rtype.name)
                 else:
                     self.submit(_setter(listed, rtype.name), api.list_secrets,
-                                self.zone_namespace, kube_objects.SECRET_TYPES[rtype.name], limit)
+                                self.zone_namespace, kuma_names.SECRET_TYPES[rtype.name], limit)
                 continue
             self.submit(_setter(listed, rtype.name), api.list_kind, self._kind(rtype), limit)
         self.drain()
@@ -334,7 +340,7 @@ class _Run:
     def _listed(
         self, slot: _ListSlot, items: list[Any], dataplanes: dict[str, int], counting: bool
     ) -> None:
-        where = self._list_path(slot.rtype, slot.mesh)
+        where = slot.rtype.list_path(slot.mesh)
         names: list[str] = []
         seen: set[str] = set()
         for item in items:
@@ -383,18 +389,10 @@ class _Run:
         """One listed object; gone since it was listed (404) is said as such."""
         try:
             return self.client.get_json(path, params)
-        except KumaApiError as error:
-            if error.status != 404:
-                raise
+        except NotFound as error:
             raise ExportError(
                 f"{type_name} {name!r} was listed a moment ago but is gone now (HTTP 404 on "
                 f"{error.url}): it was deleted while the export ran. Re-run the export") from None
-
-    @staticmethod
-    def _list_path(rtype: ResourceType, mesh: str | None) -> str:
-        if mesh is None:
-            return rtype.path
-        return f"meshes/{_seg(mesh)}/{rtype.path}"
 
     def _finalize(
         self, obj: Mapping[str, Any], mesh_universal: Item | None = None
@@ -461,7 +459,7 @@ class _Run:
                     continue
                 name = str(doc.get("metadata", {}).get("name", ""))
                 if rtype.name == profiles.GLOBAL_SECRET and name.startswith(
-                    kube_objects.SIGNING_KEY_PREFIX
+                    kuma_names.USER_TOKEN_SIGNING_KEY_PREFIX
                 ):
                     # Applied last: once the global has the zone's signing key,
                     # tokens issued by the global itself stop working.
@@ -511,7 +509,7 @@ class _Run:
             if kind == profiles.GLOBAL_SECRET and name in kube_objects.NEVER_EXPORTED:
                 continue
             labels = meta.get("labels")
-            mesh = str(labels.get(kube_objects.MESH_LABEL, "")) if isinstance(labels, Mapping) else ""
+            mesh = str(labels.get(kuma_names.MESH_LABEL, "")) if isinstance(labels, Mapping) else ""
             if kind == profiles.SECRET:
                 rank = mesh_rank.get(mesh, len(mesh_rank))
                 keyed.append((rank, mesh, name, doc))

@@ -11,16 +11,7 @@ import copy
 from collections.abc import Collection, Mapping
 from typing import Any
 
-# Server-owned metadata: applying it elsewhere fails or pins a stale version.
-_SERVER_FIELDS = ("resourceVersion", "ownerReferences", "uid", "generation", "managedFields")
-
-ORIGIN_LABEL = "kuma.io/origin"
-ZONE_LABEL = "kuma.io/zone"
-MESH_LABEL = "kuma.io/mesh"
-DISPLAY_NAME = "kuma.io/display-name"
-# The origin a zone stores on what the global synced into it (pkg/kds/context/context.go, the
-# global's mappers: WithLabel(kuma.io/origin, global)).
-GLOBAL_ORIGIN = "global"
+from components.clients.kuma_names import DISPLAY_NAME, GLOBAL_ORIGIN, ORIGIN_LABEL, SERVER_FIELDS
 
 # Universal-form keys that are metadata, not Mesh spec.
 _UNIVERSAL_META = frozenset(
@@ -30,10 +21,6 @@ _UNIVERSAL_META = frozenset(
 # GlobalSecrets that must never leave the zone: importing them into the
 # global breaks TLS between control planes and to Envoy admin.
 NEVER_EXPORTED = frozenset({"envoy-admin-ca", "inter-cp-ca"})
-SIGNING_KEY_PREFIX = "user-token-signing-key"
-# The Secret types Kuma keeps its Secrets and GlobalSecrets in on Kubernetes
-# (pkg/plugins/common/k8s/names.go: MeshSecretType, GlobalSecretType).
-SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}
 
 
 def builtin_cert_secret(mesh: str, backend: str) -> str:
@@ -93,7 +80,7 @@ def clean(obj: dict[str, Any], excluded_keys: Collection[str]) -> None:
     meta = _metadata(obj)
     if meta is None:
         return
-    for key in _SERVER_FIELDS:
+    for key in SERVER_FIELDS:
         meta.pop(key, None)
     # kumactl rewrites both maps whenever they exist (even to empty), and
     # filters annotations with the same keys as labels.

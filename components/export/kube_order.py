@@ -20,11 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from components.export.kube_objects import MESH_LABEL
+from components.clients.kuma_names import MESH_LABEL, SECRET_KINDS
 from components.export.model import ExportError
 
 DEFAULT_MESH = "default"
-SECRET_KINDS = frozenset({"Secret", "GlobalSecret"})
 
 # Kinds whose mesh is the top-level `mesh` field (the native kinds listed above).
 TOP_LEVEL_MESH_KINDS = frozenset({

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from components.export.model import FEDERATION_PROFILES, PROFILES, ExportError, ResourceType
+from components.clients.resource_types import ResourceType
+from components.export.model import FEDERATION_PROFILES, PROFILES, ExportError
 
 MESH = "Mesh"
 SECRET = "Secret"

@@ -18,12 +18,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.clients.kuma_names import ADMIN_TOKEN_SECRET
+
 SIGNING_KEY_PREFIXES = ("user-token-signing-key", "zone-token-signing-key")
 # The admin user token the control plane made at first start (a GlobalSecret too): signed with its
 # user-token signing key, so it goes where that key goes. Every zone exports its own, with other
 # data, under this one name: copying two would be a conflict, and a zones stack's would replace
 # the global's with a token the global's key does not sign.
-ADMIN_USER_TOKEN = "admin-user-token"
+ADMIN_USER_TOKEN = ADMIN_TOKEN_SECRET
 
 
 def _global_secret_name(document: Mapping[str, Any]) -> str | None:

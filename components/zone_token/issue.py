@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.clients import cluster_access
-from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.clients.errors import AuthRejected, KumaApiError
+from components.clients.kuma_api import ApiTarget, KumaApiClient
+from components.clients.kuma_names import ADMIN_TOKEN_SECRET
 from components.redaction import CredentialError, clean_credential
 from components.zone_token.port_forward import PortForwardError, forwarded, port_forward_command
 
@@ -52,7 +54,7 @@ class TokenSpec:
     kubeconfig: str | None = None
     url: str | None = None     # the global API; None: `kubectl port-forward` to the Service
     ca_bundle: str | None = None   # PEM bundle for an https:// `url` (None: the system's trust)
-    token: str | None = field(default=None, repr=False)  # None: an admin-user-token Secret...
+    token: str | None = field(default=None, repr=False)  # None: the admin token Secret...
     token_source: str = "mesh-federation:global.apiToken"  # (what `token` is, for messages)
     token_context: str | None = None   # ...in this kube context's namespace (None: `context`)
     kubectl: str = "kubectl"
@@ -97,7 +99,7 @@ def _admin_token(spec: TokenSpec, read_admin_token: Callable[..., str]) -> tuple
     except cluster_access.KubeAccessError as error:
         raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiToken (secret), or the "
                              "apiToken of the zone whose signing keys the global took") from None
-    return token, f"Secret {spec.namespace}/{cluster_access.ADMIN_TOKEN_SECRET} in {context!r}"
+    return token, f"Secret {spec.namespace}/{ADMIN_TOKEN_SECRET} in {context!r}"
 
 
 def issue_zone_token(
@@ -159,7 +161,7 @@ def _require_zone_token_auth(config: Any, spec: TokenSpec) -> None:
 
 def _explain(error: KumaApiError, spec: TokenSpec) -> str:
     message = f"issuing the zone token of {spec.zone!r} failed: {error}"
-    if error.status in (401, 403):
+    if isinstance(error, AuthRejected):
         message += (
             " The global accepts the admin tokens of the zone whose user-token signing key it "
             "holds (the first zone federated into it), or its own if it holds none: set "

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fake_zone import FakeZone, Obj, load_types
+from zone_data import zone_objects
 
 # The folder beside the repository checkout (../shared/upstream).
 UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "upstream" / "kuma-v2.14.3"
@@ -62,6 +63,17 @@ def zone_factory() -> Iterator[Callable[..., FakeZone]]:
     yield make
     for zone in started:
         zone.stop()
+
+
+@pytest.fixture
+def make_zone(
+    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
+) -> Callable[..., FakeZone]:
+    """A fake zone holding the usual objects (zone_data.zone_objects), as `FakeZone(**kwargs)`."""
+    def make(**kwargs: Any) -> FakeZone:
+        return zone_factory(resource_types, zone_objects(), **kwargs)
+
+    return make
 
 
 @pytest.fixture(scope="session")

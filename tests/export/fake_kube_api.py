@@ -28,7 +28,6 @@ import base64
 import copy
 import json
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.export.fake_zone import FakeZone
-from tests.http_json import LoopbackHTTPServer, send_json
+from tests.http_json import LoopbackService, send_json, serve_get
 
 GROUP, VERSION = "kuma.io", "v1alpha1"
 USER = "zone-admin"
@@ -81,7 +80,7 @@ def forbidden(verb: str, resource: str, group: str, namespace: str | None) -> di
 
 
 @dataclass
-class FakeKubeApi:
+class FakeKubeApi(LoopbackService):
     zone: FakeZone
     token: str = "kube-bearer-token"
     latency: float = 0.0
@@ -135,40 +134,9 @@ class FakeKubeApi:
         return f"{meta.get('namespace', '')}/{meta['name']}" if namespaced else str(meta["name"])
 
     def start(self) -> str:
-        api = self
         self.index()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                api._handle(self)
-
-        self._server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_get(self._handle)
         return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeKubeApi:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def kubeconfig(self, path: Path, context: str = "mesh-zone") -> str:
         """A kubeconfig whose `context` reaches this server with the bearer token."""
@@ -196,13 +164,7 @@ class FakeKubeApi:
             del h.headers["Authorization"]
             self.zone._handle(h)
             return
-        with self._lock:
-            self.requests.append(h.path)
-            self._in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-        try:
-            if self.latency:
-                time.sleep(self.latency)
+        with self.counted(h.path):
             if h.headers.get("Authorization") != f"Bearer {self.token}":
                 send_json(h, 401, status(401, "Unauthorized", "Unauthorized"))
                 return
@@ -221,9 +183,6 @@ class FakeKubeApi:
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             code, body = self._route(parts.path, query)
             send_json(h, code, body)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
 
     @staticmethod
     def _proxied(path: str) -> str | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests import kuma_rules
-from tests.http_json import LoopbackHTTPServer, send_json
+from tests.http_json import LoopbackService, send_json, serve_get
 
 # Where `next` points: what the server saw as Host behind a port-forward.
 UNREACHABLE_HOST = "kong-mesh-control-plane.kong-mesh-system:5681"
@@ -56,7 +55,7 @@ Fault = Callable[[BaseHTTPRequestHandler, str, Mapping[str, str]], bool]
 
 
 @dataclass
-class FakeZone:
+class FakeZone(LoopbackService):
     resource_types: list[dict[str, Any]]
     objects: list[Obj]
     system_namespace: str = "kuma-system"
@@ -88,42 +87,9 @@ class FakeZone:
 
     def start(self, port: int = 0) -> str:
         """Serve on `port` (0: any free one; the same one again: a restarted control plane)."""
-        zone = self
         self.index()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave in separate writes: without this, Nagle
-            # and delayed ACKs add ~40 ms to every keep-alive request.
-            disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                zone._handle(self)
-
-        self._server = LoopbackHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_get(self._handle, port)
         return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeZone:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- helpers -----------------------------------------------------------
 
@@ -139,13 +105,7 @@ class FakeZone:
     # -- request handling ----------------------------------------------------
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        with self._lock:
-            self.requests.append(h.path)
-            self._in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-        try:
-            if self.latency:
-                time.sleep(self.latency)
+        with self.counted(h.path):
             parts = urlsplit(h.path)
             # Kuma keeps the last value of a repeated parameter (filtering.go: v[len(v)-1]).
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -156,9 +116,6 @@ class FakeZone:
                 return
             status, body = self._route(parts.path, query)
             self._send(h, status, body)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:

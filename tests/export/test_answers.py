@@ -15,18 +15,9 @@ from test_cli import cli
 from zone_data import zone_objects
 
 from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+from components.clients.kuma_names import KUMA_API_VERSION
 from components.export import ExportError, ExportOptions, export_zone, listing
-from components.export.documents import KUMA_API_VERSION, check_manifest
-
-
-@pytest.fixture
-def make_zone(
-    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
-) -> Callable[..., FakeZone]:
-    def make(**kwargs: Any) -> FakeZone:
-        return zone_factory(resource_types, zone_objects(), **kwargs)
-
-    return make
+from components.export.documents import check_manifest
 
 
 def answering(path_end: str, body: Any) -> Callable[..., bool]:
@@ -175,7 +166,7 @@ class _Pages:
 @given(bodies=st.lists(JSON, min_size=1, max_size=4))
 def test_any_list_page_is_items_or_a_clear_error(bodies: list[Any]) -> None:
     try:
-        items = listing.list_all(_Pages(bodies), "meshes", 10)  # type: ignore[arg-type]
+        items = listing.list_all(_Pages(bodies), "meshes", 10)
     except ExportError as error:
         assert "listing" in str(error)
     else:

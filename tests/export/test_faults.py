@@ -10,22 +10,11 @@ from typing import Any
 
 import pytest
 from fake_zone import FakeZone
-from zone_data import zone_objects
 
 from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
 from components.export import ExportError, ExportOptions, ExportResult, export_zone
 
 FAST = {"connect_timeout": 1.0, "read_timeout": 1.0, "backoff_factor": 0.01}
-
-
-@pytest.fixture
-def make_zone(
-    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
-) -> Callable[..., FakeZone]:
-    def make(**kwargs: Any) -> FakeZone:
-        return zone_factory(resource_types, zone_objects(), **kwargs)
-
-    return make
 
 
 def run(base_url: str, retries: int = 0, **options: Any) -> ExportResult:

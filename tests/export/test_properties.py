@@ -9,8 +9,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.export.kube_objects import ORIGIN_LABEL, finalize, mesh_spec
-from components.export.model import ResourceType
+from components.clients.kuma_names import ORIGIN_LABEL
+from components.clients.resource_types import ResourceType
+from components.export.kube_objects import finalize, mesh_spec
 from components.export.profiles import KNOWN_TYPES, select_types
 from components.export.yaml_out import _go_key_less, to_yaml
 
@@ -76,7 +77,6 @@ resource_type = st.builds(
     scope=st.sampled_from(["Global", "Mesh"]),
     include_in_federation=st.booleans(),
     is_target_ref=st.booleans(),
-    read_only=st.booleans(),
 )
 
 

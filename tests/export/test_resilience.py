@@ -26,16 +26,6 @@ from components.export import ExportError, ExportOptions, ExportResult, export_z
 QUICK = RetryPolicy(backoff_factor=0.02, backoff_max=0.1, backoff_jitter=0.0)
 
 
-@pytest.fixture
-def make_zone(
-    resource_types: list[dict[str, Any]], zone_factory: Callable[..., FakeZone]
-) -> Callable[..., FakeZone]:
-    def make(**kwargs: Any) -> FakeZone:
-        return zone_factory(resource_types, zone_objects(), **kwargs)
-
-    return make
-
-
 def export(base_url: str, *, retry: RetryPolicy = QUICK, deadline: float | None = None,
            **options: Any) -> ExportResult:
     target = ApiTarget(base_url, token="zone-token", retry=retry, connect_timeout=2.0,

@@ -191,10 +191,7 @@ def test_missing_builtin_ca_secret_is_reported(
 
 
 def test_discover(zone: FakeZone) -> None:
-    from components.export import discover
-
-    with KumaApiClient(ApiTarget(zone.base_url, token="zone-token")) as client:
-        info = discover(client)
+    info = run(zone).control_plane
     assert (info.product, info.version, info.mode, info.environment) == (
         "Kuma", "2.14.3", "zone", "kubernetes",
     )  # fmt: skip
