@@ -340,3 +340,27 @@ def test_in_a_zones_stack_everything_under_a_component_waits_for_the_global_stac
         "mesh-federation:index:ZoneControlPlane", "mesh-federation:index:FederationCheck"}
     assert [(r.type, r.name) for r in children if reference not in r.dependencies] == []
     assert monitor.one("kubernetes:core/v1:Namespace", "zone-token-zone-2").parent in components
+
+
+@pytest.mark.parametrize("form", ["resource", "list", "output"])
+def test_a_components_depends_on_reaches_its_children_in_every_form_the_sdk_accepts(form):
+    """`after_component` reads a component's depends_on as the SDK reads a resource's
+    (pulumi/runtime/_depends_on.py): a Resource, a list of them, or an Output of a list."""
+    from components.resources.dependencies import after_component
+
+    class Holder(pulumi.ComponentResource):
+        def __init__(self, name: str, opts: pulumi.ResourceOptions) -> None:
+            super().__init__("test:index:Holder", name, None, opts)
+            pulumi.CustomResource("test:index:Child", f"{name}-child", {},
+                                  pulumi.ResourceOptions(parent=self, depends_on=after_component(opts)))
+
+    def body() -> None:
+        first = pulumi.CustomResource("test:index:First", "first", {})
+        given: Any = {"resource": first, "list": [first],
+                      "output": pulumi.Output.from_input(0).apply(lambda _: [first])}[form]
+        Holder("holder", pulumi.ResourceOptions(depends_on=given))
+
+    monitor = run_program(body, preview=False)
+    first_urn = monitor.one("test:index:First").urn
+    assert monitor.one("test:index:Child").dependencies == [first_urn]
+    assert monitor.one("test:index:Holder").dependencies == [first_urn]
