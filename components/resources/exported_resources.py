@@ -118,8 +118,6 @@ class ExportedMeshResources(pulumi.ComponentResource):
         self.resources = {}
         self.zones_of = {}
         self._signing_keys: list[ObjectKey] = []
-        # One gate for every object: the component's own dependencies (the SDK passes its
-        # provider to children, not its depends_on).
         component_waits = after_component(opts)
         # Retained on delete: once copied, an object is the global's, and the global pushes it to
         # every zone over KDS. A delete by Pulumi would be pushed too, while zones run on it: on

@@ -106,8 +106,6 @@ class FederationCheck(pulumi.ComponentResource):
             # changes, and a check that passed once would stand for every later upgrade.
             triggers=[args.zone_release_urn,
                       pulumi.Output.from_input(args.zone_values).apply(values_digest)],
-            # The component's own dependencies, passed on (the SDK passes a parent's provider to
-            # its children, not its depends_on).
             opts=pulumi.ResourceOptions(parent=self, depends_on=after_component(opts)),
         )
         # stdout carries only the check's result, never the spec: safe to show.

@@ -151,8 +151,7 @@ class GlobalControlPlane(pulumi.ComponentResource):
         stays, so a later run that drops the TLS Secrets or the license (or a destroy) must not
         take it with it. An existing namespace (Helm's `create_namespace`) is adopted."""
         child = pulumi.ResourceOptions(parent=self)
-        # First of all: the component's own dependencies, passed on (the SDK passes a parent's
-        # provider to its children, not its depends_on).
+        # First of all, so everything after it waits too: the component's own dependencies.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata={"name": args.namespace},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(

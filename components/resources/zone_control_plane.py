@@ -58,18 +58,10 @@ class ZoneControlPlaneArgs:
 
 
 def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
-    """`helm upgrade` of the existing release (values on stdin, `--values -`), then a wait for
-    the control plane's rollout.
-
-    `--reset-then-reuse-values` (Helm 3.14+), not the guide's `--reuse-values`: both keep the
-    user's values, but `--reuse-values` also drops the defaults of the chart being installed, so
-    a zone running an older chart than `chartVersion` would render the new templates without
-    the keys they added (helm/helm#9000). For the same chart version they are the same.
-
-    The wait is the control plane Deployment's rollout, not `helm --wait`: Helm waits for every
-    LoadBalancer Service to get an address, and the zone ingress this switch turns on is one
-    (on minikube or bare metal it never gets one, though the zone runs and federates). Each
-    step is bounded by readyTimeoutSeconds, so the whole by twice that at worst."""
+    """`helm upgrade --reset-then-reuse-values` of the existing release (values on stdin,
+    `--values -`), then a wait for the control plane's rollout, each bounded by
+    readyTimeoutSeconds. Why not the guide's `--reuse-values`, and why not `helm --wait`:
+    README, "Design notes"."""
     upgrade = ["helm", "upgrade", args.release_name, *args.source.helm_cli_args(),
                "--namespace", args.namespace, "--kube-context", args.kube_context,
                "--reset-then-reuse-values", "--values", "-",
@@ -134,7 +126,6 @@ class ZoneControlPlane(pulumi.ComponentResource):
         # A secret stays one in the release's values, the upgrade's stdin and what derives from them.
         resolved = pulumi.Output.secret(values) if args.values_secret else pulumi.Output.from_input(values)
         self.values = resolved
-        # The component's own dependencies, passed on (the SDK passes its provider, not these).
         child = pulumi.ResourceOptions(parent=self, depends_on=after_component(opts),
                                        retain_on_delete=True)
         if args.install == "greenfield":

@@ -1,11 +1,9 @@
 """Kong Mesh multi-zone authentication: each zone presents a zone token to the global.
 
-Per zone: the token (issued by the global through `python -m components.zone_token`, run by
-pulumi-command once the global is up, or given by the user as `zones[i].zoneToken`) goes into a
-Secret in the zone's namespace; the zone release mounts it (`controlPlane.extraSecrets`) and
-names the file in `controlPlane.envVars` (helm_values.zone_values), so the token never sits in
-Helm values. Stdin (the admin token) and stdout (the zone token) of the
-command are Pulumi secrets, and the command logs only its stderr.
+The token goes into a Secret in the zone's namespace; the zone release mounts it
+(`controlPlane.extraSecrets`) and names the file in `controlPlane.envVars`
+(helm_values.zone_values), so it never sits in Helm values. How it is issued, and when: README,
+"Security", "Zone authentication".
 """
 
 from __future__ import annotations
@@ -88,8 +86,6 @@ class ZoneToken(pulumi.ComponentResource):
         super().__init__("mesh-federation:index:ZoneToken", name, None, opts)
         self.issued_by = None
         self.generation = token_generation(args)
-        # The component's own dependencies, for every child (the SDK passes its provider on,
-        # not its depends_on).
         gate = after_component(opts)
         if args.given_token is not None:
             token: pulumi.Output[str] = pulumi.Output.secret(args.given_token.strip())
