@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 from components import log
 from components.config import FederationConfig, ZoneConfig
 from components.export import ExportResult
+from components.resources.dependencies import one_dependency_input
 from components.resources.exported_resources import ExportedMeshResources, ExportedMeshResourcesArgs
 from components.resources.federation_check import (
     FederationCheck,
@@ -90,10 +91,11 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                    if zone_kds_urls else gate)
 
     # Step 3, second half: the zones' objects copied to the global.
-    exported = ExportedMeshResources("exported", ExportedMeshResourcesArgs(
-        objects=exported_zones.shared, provider=global_provider, global_release=global_.release,
-        gate=copies_gate,
-    ))
+    # Every copy after the global release: it brings the CRDs and the webhook they go through.
+    exported = ExportedMeshResources(
+        "exported", ExportedMeshResourcesArgs(objects=exported_zones.shared),
+        opts=pulumi.ResourceOptions(provider=global_provider, depends_on=one_dependency_input(
+            [global_.release] if global_.release else [], gate=copies_gate)))
 
     # Step 4: each zone switched to zone mode, with its zone token first where one is needed.
     zone_providers = {
@@ -141,27 +143,27 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
         return GlobalEndpoint(kds_url, ca, None)
     control_plane = GlobalControlPlane("global", GlobalControlPlaneArgs(
         source=source, release_name=cfg.global_.release_name, namespace=cfg.namespace,
-        provider=provider, ready_timeout_seconds=cfg.global_.ready_timeout_seconds,
+        ready_timeout_seconds=cfg.global_.ready_timeout_seconds,
         kds_address=cfg.global_.kds_address,
         kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
         license=cfg.license, extra_values=cfg.global_.values, values_secret=cfg.global_.values_secret,
         kds_auth=KDS_AUTH_KONG_MESH_2X if cfg.zone_auth.enabled else None,
-    ))
+    ), opts=pulumi.ResourceOptions(provider=provider))
     return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release)
 
 
 def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k8s.Provider,
-                waits_for: Sequence[pulumi.Resource], exported_zones: ZoneExports,
+                issue_after: Sequence[pulumi.Resource], exported_zones: ZoneExports,
                 gate: pulumi.Output[Any] | None) -> ZoneToken:
     """The zone's token: given in config, or issued by the global."""
     issuer = (None if zone.zone_token is not None
               else issuer_spec(cfg, index, zone, exported_zones.key_zone))
     return ZoneToken(f"zone-token-{zone.name}", ZoneTokenArgs(
-        zone_name=zone.name, namespace=cfg.namespace, provider=provider,
+        zone_name=zone.name, namespace=cfg.namespace,
         valid_for=cfg.zone_auth.valid_for, issuer=issuer, given_token=zone.zone_token,
-        depends_on=waits_for, create_namespace=zone.install == "greenfield",
-        rotation=cfg.zone_auth.rotation, gate=gate,
-    ))
+        issue_after=issue_after, create_namespace=zone.install == "greenfield",
+        rotation=cfg.zone_auth.rotation,
+    ), opts=pulumi.ResourceOptions(provider=provider, depends_on=one_dependency_input([], gate=gate)))
 
 
 def _zone_control_plane(cfg: FederationConfig, zone: ZoneConfig, source: ChartSource,
@@ -174,17 +176,17 @@ def _zone_control_plane(cfg: FederationConfig, zone: ZoneConfig, source: ChartSo
         waits_for.append(token.secret)
     return ZoneControlPlane(f"zone-{zone.name}", ZoneControlPlaneArgs(
         zone_name=zone.name, source=source, release_name=zone.release_name,
-        namespace=cfg.namespace, kube_context=zone.kube_context, provider=provider,
+        namespace=cfg.namespace, kube_context=zone.kube_context,
         kds_url=(federated_kds_url or global_.kds_url) if zone.federated else None,
         kds_ca_cert=global_.kds_ca_cert,
-        depends_on=[*waits_for, *exported.for_zone(zone.name)],
         install=zone.install, kubeconfig=cfg.kubeconfig,
         ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
         values_secret=zone.values_secret,
         zone_token=ZoneTokenMount(path_env=KDS_AUTH_KONG_MESH_2X.zone_token_path_env,
                                   secret=ZONE_TOKEN_SECRET, key=ZONE_TOKEN_KEY,
                                   generation=token.generation) if token else None,
-    ))
+    ), opts=pulumi.ResourceOptions(provider=provider, depends_on=one_dependency_input(
+        [*waits_for, *exported.for_zone(zone.name)])))
 
 
 def _federation_check(cfg: FederationConfig, zone: ZoneConfig, zone_cp: ZoneControlPlane,
@@ -199,6 +201,6 @@ def _federation_check(cfg: FederationConfig, zone: ZoneConfig, zone_cp: ZoneCont
         policies=expected_policies(exported_zones.documents.get(zone.name, ())),
         timeout_seconds=cfg.check.timeout_seconds,
         interval_seconds=cfg.check.interval_seconds,
-        zone_release=zone_cp.release,
+        zone_release_urn=zone_cp.release.urn,
         zone_values=zone_cp.values,
-    ))
+    ), opts=pulumi.ResourceOptions(depends_on=[zone_cp.release]))

@@ -313,3 +313,54 @@ def _plain(value: Any) -> str:
 
     data = json_format.MessageToDict(value)
     return str(data["value"] if isinstance(data, dict) and "value" in data else data)
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_in_a_zones_stack_everything_under_a_component_waits_for_the_global_stack(preview):
+    """The gate reaches every child: a component's depends_on holds for the component alone
+    (the SDK passes a parent's providers to its children, never its dependencies), so each
+    component passes it on. A child without it could be created before the global stack is read
+    and agrees, the one thing a zones stack must not do."""
+    zones = [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1",
+              "apiToken": "zone-admin-token"},
+             {"name": "zone-2", "kubeContext": "mesh-zone-2", "apiUrl": "http://127.0.0.1:2",
+              "apiToken": "zone-admin-token", "install": "greenfield"},
+             {"name": "zone-3", "kubeContext": "mesh-zone-3", "zoneToken": "eyJ.given.token"}]
+    cfg = factories.config(role="zones", globalStack="acme/mesh-federation/global-prod", zones=zones,
+                           **{"global": {"kubeContext": "mesh-global", "apiToken": "global-admin"}})
+    documents = {"zone-1": factories.standard_documents(), "zone-2": [], "zone-3": []}
+    stack_outputs = {"kdsUrl": "grpcs://kds.mesh.example.com:5685",
+                     "kdsCaCert": "-----BEGIN CERTIFICATE----- g", "zoneAuth": cfg.zone_auth.mode}
+    monitor = run_program(program(cfg, documents), preview=preview, stack_outputs=stack_outputs)
+    reference = monitor.one("pulumi:pulumi:StackReference").urn
+    components = {r.urn: r.type for r in monitor.of_type("mesh-federation:")}
+    children = [r for r in monitor.registrations if r.parent in components]
+    assert {components[r.parent] for r in children} == {
+        "mesh-federation:index:ExportedMeshResources", "mesh-federation:index:ZoneToken",
+        "mesh-federation:index:ZoneControlPlane", "mesh-federation:index:FederationCheck"}
+    assert [(r.type, r.name) for r in children if reference not in r.dependencies] == []
+    assert monitor.one("kubernetes:core/v1:Namespace", "zone-token-zone-2").parent in components
+
+
+@pytest.mark.parametrize("form", ["resource", "list", "output"])
+def test_a_components_depends_on_reaches_its_children_in_every_form_the_sdk_accepts(form):
+    """`after_component` reads a component's depends_on as the SDK reads a resource's
+    (pulumi/runtime/_depends_on.py): a Resource, a list of them, or an Output of a list."""
+    from components.resources.dependencies import after_component
+
+    class Holder(pulumi.ComponentResource):
+        def __init__(self, name: str, opts: pulumi.ResourceOptions) -> None:
+            super().__init__("test:index:Holder", name, None, opts)
+            pulumi.CustomResource("test:index:Child", f"{name}-child", {},
+                                  pulumi.ResourceOptions(parent=self, depends_on=after_component(opts)))
+
+    def body() -> None:
+        first = pulumi.CustomResource("test:index:First", "first", {})
+        given: Any = {"resource": first, "list": [first],
+                      "output": pulumi.Output.from_input(0).apply(lambda _: [first])}[form]
+        Holder("holder", pulumi.ResourceOptions(depends_on=given))
+
+    monitor = run_program(body, preview=False)
+    first_urn = monitor.one("test:index:First").urn
+    assert monitor.one("test:index:Child").dependencies == [first_urn]
+    assert monitor.one("test:index:Holder").dependencies == [first_urn]

@@ -1,8 +1,6 @@
 """Step 3 of the guide: the zone's meshes, secrets and policies, applied on the global.
 
-Each object is its own Kubernetes resource on the global provider (not a yaml ConfigGroup: its
-CRDs arrive in the same run from the Helm release, and preview would fail to look them up), with
-the namespace set and Secret data wrapped as a Pulumi secret.
+Why each object is its own resource, not a yaml ConfigGroup: README, "Design notes".
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.resources.dependencies import one_dependency_input
+from components.resources.dependencies import after_component, one_dependency_input
 from components.rules.merge import LAST_APPLIED_ANNOTATION, ObjectKey, SharedObject
 from components.rules.signing_keys import travels_with_signing_keys
 
@@ -90,14 +88,27 @@ def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class ExportedMeshResourcesArgs:
+    """:param objects: the zones' exported objects, merged (rules/merge.py), in export order."""
+
     objects: Sequence[SharedObject]
-    provider: k8s.Provider
-    global_release: pulumi.Resource | None    # None when another stack owns the global
-    # A zones stack: the global stack agreeing on zoneAuth. Nothing is copied unless it holds.
-    gate: pulumi.Output[Any] | None = None
 
 
 class ExportedMeshResources(pulumi.ComponentResource):
+    """Every exported object as its own Kubernetes resource on the global, retained on delete.
+
+    Registers one `KumaObject` per kuma.io object and one `core.v1.Secret` per Secret (data as a
+    Pulumi secret, namespace set, kubectl's last-applied record dropped), in kumactl's order as
+    dependencies: each Mesh, then its Secrets, then its policies; token signing keys last.
+
+    :param str name: the component's name; each child is named by kind, namespace and name.
+    :param ExportedMeshResourcesArgs args: the objects.
+    :param opts: `provider`: the global's cluster; `depends_on`: what every object waits for
+        (the global release, whose CRDs and webhook they go through; in a zones stack, the
+        global stack agreeing, as a gate). Children get both.
+
+    Outputs: `resources` and `zones_of` (by object key), `signing_keys()`, `for_zone(zone)`.
+    """
+
     resources: dict[ObjectKey, pulumi.CustomResource]
     zones_of: dict[ObjectKey, tuple[str, ...]]
 
@@ -107,18 +118,17 @@ class ExportedMeshResources(pulumi.ComponentResource):
         self.resources = {}
         self.zones_of = {}
         self._signing_keys: list[ObjectKey] = []
-        # The release brings the CRDs and the validating webhook these objects go through.
-        release = [args.global_release] if args.global_release else []
+        component_waits = after_component(opts)
         # Retained on delete: once copied, an object is the global's, and the global pushes it to
         # every zone over KDS. A delete by Pulumi would be pushed too, while zones run on it: on
         # `pulumi destroy` (the copies go before the global release, its CP still syncing), or
         # when a zone leaves the config or goes back (the objects only it exported). Removing
         # a copy is a deliberate act on the global (kubectl delete), not a side effect.
-        base_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, retain_on_delete=True)
+        base_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
 
         def after(resources: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions.merge(base_opts, pulumi.ResourceOptions(
-                depends_on=one_dependency_input([*release, *resources], gate=args.gate)))
+                depends_on=one_dependency_input(resources, gate=component_waits)))
 
         # kumactl's order as dependencies (`kubectl apply -f` of its output applies it in that
         # order; Pulumi would create everything at once): each Mesh first, then its Secrets (the

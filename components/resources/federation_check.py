@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_command as command
 
+from components.resources.dependencies import after_component
 from components.rules.helm_values import values_digest
 
 # How pulumi-command runs a module of ours: no interpreter path, no checkout path, no PYTHONPATH
@@ -45,17 +46,41 @@ def expected_policies(documents: Sequence[Mapping[str, Any]]) -> list[dict[str, 
 
 @dataclass
 class FederationCheckArgs:
+    """
+    :param zone_name: the zone to check.
+    :param global_api: how the check reaches the global's API (`{"url": ...}` or
+        `{"kube_proxy": {...}}`); may hold a token.
+    :param zone_api: the same for the zone.
+    :param policies: the exported policies to find on the global (`expected_policies`).
+    :param timeout_seconds: check.timeoutSeconds.
+    :param interval_seconds: check.intervalSeconds.
+    :param zone_release_urn: the URN of what switched the zone: a new release means a new check.
+    :param zone_values: what the zone release was given: a change re-runs the check.
+    """
+
     zone_name: str
-    global_api: Mapping[str, Any]     # {"url": ...} or {"kube_proxy": {...}}, may hold a token
+    global_api: Mapping[str, Any]
     zone_api: Mapping[str, Any]
     policies: Sequence[Mapping[str, str]]
     timeout_seconds: int
     interval_seconds: float
-    zone_release: pulumi.Resource
-    zone_values: pulumi.Input[Any]     # what the zone release was given: a change re-runs the check
+    zone_release_urn: pulumi.Input[str]
+    zone_values: pulumi.Input[Any]
 
 
 class FederationCheck(pulumi.ComponentResource):
+    """The federation check of one zone: `pulumi up` fails with the reason if it fails.
+
+    Registers a `command.local.Command` running `python -m components.check` (its spec, which
+    may hold API tokens, on stdin as a secret; progress on stderr; one JSON result on stdout).
+
+    :param str name: the component's name; the command is `<name>-run`.
+    :param FederationCheckArgs args: what to check, and what re-runs it.
+    :param opts: `depends_on`: what the check runs after (the zone's release); the command gets it.
+
+    Outputs: `result`, the check's JSON result.
+    """
+
     result: pulumi.Output[Any]
 
     def __init__(self, name: str, args: FederationCheckArgs,
@@ -79,9 +104,9 @@ class FederationCheck(pulumi.ComponentResource):
             # A new zone release, or new values for it (a CA, a KDS address, a rotated token),
             # means a new check; a changed spec re-runs it as an update. The URN alone never
             # changes, and a check that passed once would stand for every later upgrade.
-            triggers=[args.zone_release.urn,
+            triggers=[args.zone_release_urn,
                       pulumi.Output.from_input(args.zone_values).apply(values_digest)],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.zone_release]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after_component(opts)),
         )
         # stdout carries only the check's result, never the spec: safe to show.
         self.result = pulumi.Output.unsecret(run.stdout).apply(_parse_result)

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config import KdsAddress
+from components.resources.dependencies import after_component
 from components.resources.kds_certificates import CertManagerRequest, KdsCertificates
 from components.rules.chart_names import zone_sync_port, zone_sync_service
 from components.rules.chart_source import ChartSource
@@ -21,17 +22,30 @@ LICENSE_SECRET = ("kong-mesh-license", "license.json")
 
 @dataclass
 class GlobalControlPlaneArgs:
+    """
+    :param source: the chart (product, repository, version).
+    :param release_name: the global's Helm release.
+    :param namespace: the global's system namespace.
+    :param ready_timeout_seconds: how long Helm waits for the control plane and the zone-sync
+        LoadBalancer's address.
+    :param kds_address: global.kdsAddress; None: read from the zone-sync Service.
+    :param kds_certificates: the KDS server's certificate; None: zones skip verification.
+    :param license: the Kong Mesh license, stored in a Secret the release mounts.
+    :param extra_values: global.values, merged under ours.
+    :param kds_auth: how zones authenticate; None: they join without a zone token.
+    :param values_secret: extra_values came from a secret config key: register them as one.
+    """
+
     source: ChartSource
     release_name: str
     namespace: str
-    provider: k8s.Provider
     ready_timeout_seconds: int = 600
     kds_address: KdsAddress | None = None
     kds_certificates: KdsCertificates | None = None
     license: str | None = field(default=None, repr=False)
     extra_values: Mapping[str, Any] = field(default_factory=dict)
-    kds_auth: KdsAuthSettings | None = None       # None: zones join without a zone token
-    values_secret: bool = False     # extra_values came from a secret config key: register as one
+    kds_auth: KdsAuthSettings | None = None
+    values_secret: bool = False
 
 
 def zone_sync_service_name(args: GlobalControlPlaneArgs) -> str:
@@ -64,6 +78,21 @@ def load_balancer_host(status: Any, service: str) -> str:
 
 
 class GlobalControlPlane(pulumi.ComponentResource):
+    """The global control plane and its KDS sync address.
+
+    Registers the namespace (retained on delete), the KDS server's TLS Secret (or a
+    cert-manager Certificate) and the license Secret, then a `helm.v3.Release` in global mode;
+    without kds_address, a read of the zone-sync Service once the release exists.
+
+    :param str name: the component's name; its children's names start with it.
+    :param GlobalControlPlaneArgs args: the global's domain inputs.
+    :param opts: `provider`: the global's cluster, for every child; `depends_on`, if any, holds
+        for the namespace and so for everything after it.
+
+    Outputs: `release`, `values`, `kds_address` (host:port), `kds_url` (grpcs://),
+    `kds_ca_cert` (None when zones skip verification).
+    """
+
     release: k8s.helm.v3.Release
     kds_ca_cert: pulumi.Output[str] | None
     kds_address: pulumi.Output[str]
@@ -79,7 +108,7 @@ class GlobalControlPlane(pulumi.ComponentResource):
             license_secret=LICENSE_SECRET if args.license else None,
             kds_auth=args.kds_auth,
         )
-        prerequisites = self._prerequisites(name, args)
+        prerequisites = self._prerequisites(name, args, after_component(opts))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             # Helm waits for the control plane Deployment and for the zone-sync LoadBalancer to
@@ -89,7 +118,7 @@ class GlobalControlPlane(pulumi.ComponentResource):
                                      values=(pulumi.Output.secret(self.values) if args.values_secret
                                              else self.values),
                                      timeout_seconds=args.ready_timeout_seconds),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=prerequisites),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=prerequisites),
         )
         if args.kds_address is not None:
             self.kds_address = pulumi.Output.from_input(
@@ -103,8 +132,7 @@ class GlobalControlPlane(pulumi.ComponentResource):
             service = k8s.core.v1.Service.get(
                 f"{name}-zone-sync",
                 self.release.status.apply(lambda s: f"{s.namespace}/{service_name}"),
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
-                                            depends_on=[self.release]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
             )
             self.kds_address = service.status.apply(
                 lambda status: f"{load_balancer_host(status, service_name)}:{port}")
@@ -114,17 +142,20 @@ class GlobalControlPlane(pulumi.ComponentResource):
                                "release": self.release.status})
 
 
-    def _prerequisites(self, name: str, args: GlobalControlPlaneArgs) -> list[pulumi.Resource]:
+    def _prerequisites(self, name: str, args: GlobalControlPlaneArgs,
+                       after: pulumi.Output[Any] | None) -> list[pulumi.Resource]:
         """The namespace and the Secrets the release mounts, registered before it.
 
         The namespace is registered whatever the config and retained on delete: it holds the
         running global control plane, Helm's release records and every copied object that
         stays, so a later run that drops the TLS Secrets or the license (or a destroy) must not
         take it with it. An existing namespace (Helm's `create_namespace`) is adopted."""
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        child = pulumi.ResourceOptions(parent=self)
+        # First of all, so everything after it waits too: the component's own dependencies.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata={"name": args.namespace},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                retain_on_delete=True, depends_on=after)))
         after_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
         created: list[pulumi.Resource] = [namespace]
         certificates = args.kds_certificates

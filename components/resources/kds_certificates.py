@@ -50,6 +50,19 @@ def _is_ip(host: str) -> bool:
 
 
 class GeneratedKdsCertificates(pulumi.ComponentResource):
+    """A KDS CA and a server certificate signed by it, made by pulumi-tls (`kdsTls.mode:
+    generated`).
+
+    Registers two `tls.PrivateKey`s (ECDSA P-256), a `tls.SelfSignedCert` (the CA, ten years),
+    a `tls.CertRequest` and a `tls.LocallySignedCert` (the server, two years).
+
+    :param str name: the component's name; its children's names start with it.
+    :param KdsAddress address: global.kdsAddress: the server certificate's SAN (IP or DNS).
+    :param opts: the component's options (none are given today); its children get parent=self.
+
+    Outputs: `certificates` (the server key a Pulumi secret).
+    """
+
     certificates: KdsCertificates
 
     def __init__(self, name: str, address: KdsAddress,

@@ -1,23 +1,17 @@
 """Step 4 of the guide: the zone control plane switches to zone mode, pointing at the global.
 
-Brownfield (default): the zone runs a release the quickstart installed with the Helm CLI.
-pulumi-kubernetes' Release cannot upgrade a release it did not create ("cannot re-use a name
-that is still in use", pulumi/pulumi-kubernetes#2116), and a Pulumi import must match the live
-values exactly, so adopting and switching in the same `pulumi up` is impossible with it. The
-zone is therefore upgraded with `helm upgrade`, as the guide does, through pulumi-command, keeping
-the user's other values (`--reset-then-reuse-values`, see helm_upgrade_command): the values we
-set are visible in the preview, and `pulumi destroy` runs no delete command, so the zone control
-plane is never uninstalled.
-
-Greenfield: a new zone is installed directly in zone mode with `helm.v3.Release`, retained on
-delete for the same reason.
+Brownfield (default): the release the quickstart installed with the Helm CLI is upgraded with
+`helm upgrade`, as the guide does, through pulumi-command; greenfield: a new zone is installed
+directly in zone mode with `helm.v3.Release`. Both are retained on delete: `pulumi destroy` never
+uninstalls a zone control plane. Why not `helm.v3.Release` for a brownfield zone, and why the
+rollout wait: README, "Design notes".
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,42 +19,49 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
+from components.resources.dependencies import after_component
 from components.rules.chart_source import ChartSource
 from components.rules.helm_values import ZoneTokenMount, values_digest, zone_values
 
 
 @dataclass
 class ZoneControlPlaneArgs:
+    """
+    :param zone_name: the zone's name (KUMA_MULTIZONE_ZONE_NAME).
+    :param source: the chart (product, repository, version).
+    :param release_name: the zone's Helm release.
+    :param namespace: the zone's system namespace.
+    :param kube_context: the zone's kube context, for `helm` and `kubectl`.
+    :param kds_url: the global's KDS URL; None: the way back to standalone.
+    :param kds_ca_cert: the CA the zone verifies the global with; None: skip verification (dev).
+    :param install: `brownfield` (upgrade the running release) or `greenfield` (install it).
+    :param kubeconfig: the kubeconfig for `helm` and `kubectl`, when not the default.
+    :param ready_timeout_seconds: bounds Helm's hooks and the rollout wait, each.
+    :param extra_values: zones[i].values, merged under ours.
+    :param zone_token: the zone token's Secret to mount; None: the zone presents no token.
+    :param values_secret: extra_values came from a secret config key: register them as one.
+    """
+
     zone_name: str
     source: ChartSource
     release_name: str
     namespace: str
     kube_context: str
-    provider: k8s.Provider
-    kds_url: pulumi.Input[str] | None          # None: the way back to standalone
-    kds_ca_cert: pulumi.Input[str] | None     # None: skip verification (dev)
-    depends_on: Sequence[pulumi.Resource]      # the global release and every object it needs
+    kds_url: pulumi.Input[str] | None
+    kds_ca_cert: pulumi.Input[str] | None
     install: str = "brownfield"
     kubeconfig: str | None = None
     ready_timeout_seconds: int = 600
     extra_values: Mapping[str, Any] = field(default_factory=dict)
-    zone_token: ZoneTokenMount | None = None   # None: the zone presents no zone token
-    values_secret: bool = False     # extra_values came from a secret config key: register as one
+    zone_token: ZoneTokenMount | None = None
+    values_secret: bool = False
 
 
 def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
-    """`helm upgrade` of the existing release (values on stdin, `--values -`), then a wait for
-    the control plane's rollout.
-
-    `--reset-then-reuse-values` (Helm 3.14+), not the guide's `--reuse-values`: both keep the
-    user's values, but `--reuse-values` also drops the defaults of the chart being installed, so
-    a zone running an older chart than `chartVersion` would render the new templates without
-    the keys they added (helm/helm#9000). For the same chart version they are the same.
-
-    The wait is the control plane Deployment's rollout, not `helm --wait`: Helm waits for every
-    LoadBalancer Service to get an address, and the zone ingress this switch turns on is one
-    (on minikube or bare metal it never gets one, though the zone runs and federates). Each
-    step is bounded by readyTimeoutSeconds, so the whole by twice that at worst."""
+    """`helm upgrade --reset-then-reuse-values` of the existing release (values on stdin,
+    `--values -`), then a wait for the control plane's rollout, each bounded by
+    readyTimeoutSeconds. Why not the guide's `--reuse-values`, and why not `helm --wait`:
+    README, "Design notes"."""
     upgrade = ["helm", "upgrade", args.release_name, *args.source.helm_cli_args(),
                "--namespace", args.namespace, "--kube-context", args.kube_context,
                "--reset-then-reuse-values", "--values", "-",
@@ -92,6 +93,22 @@ def _kubeconfig_flag(path: str | None) -> str:
 
 
 class ZoneControlPlane(pulumi.ComponentResource):
+    """A zone's release in zone mode (or back to standalone), retained on delete.
+
+    Registers, brownfield, a `command.local.Command` running `helm upgrade` with our values on
+    stdin, then a wait for the control plane's rollout (`helm_upgrade_command`); greenfield, a
+    `helm.v3.Release` without Helm's wait, then a `command.local.Command` waiting for the rollout.
+
+    :param str name: the component's name; its children's names start with it.
+    :param ZoneControlPlaneArgs args: the zone's domain inputs.
+    :param opts: `provider`: the zone's cluster (the greenfield Release); `depends_on`: what the
+        zone must not switch before (the global release, the zone's token Secret and every
+        object it needs on the global). The release (or upgrade) gets it.
+
+    Outputs: `release` (what finishes the switch: the upgrade, or the greenfield rollout wait),
+    `values` (the values the zone was given).
+    """
+
     release: pulumi.CustomResource
     values: pulumi.Output[Any]
 
@@ -109,7 +126,7 @@ class ZoneControlPlane(pulumi.ComponentResource):
         # A secret stays one in the release's values, the upgrade's stdin and what derives from them.
         resolved = pulumi.Output.secret(values) if args.values_secret else pulumi.Output.from_input(values)
         self.values = resolved
-        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+        child = pulumi.ResourceOptions(parent=self, depends_on=after_component(opts),
                                        retain_on_delete=True)
         if args.install == "greenfield":
             # Not Helm's wait (it would wait for the zone ingress LoadBalancer's address too, see
@@ -120,13 +137,16 @@ class ZoneControlPlane(pulumi.ComponentResource):
                                          values=resolved if args.values_secret else values,
                                          timeout_seconds=args.ready_timeout_seconds,
                                          wait=False),
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(provider=args.provider)),
+                opts=child,
             )
+            # After the release: its URN among the triggers is a dependency, registered as one
+            # (the SDK adds every input's resources to the dependencies it sends,
+            # pulumi/runtime/resource.py prepare_resource), and awaited before the command runs.
             self.release = command.local.Command(
                 f"{name}-rollout",
                 create=rollout_command(args),
                 triggers=[release.urn, resolved.apply(values_digest)],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
+                opts=pulumi.ResourceOptions(parent=self),
             )
         else:
             upgrade = helm_upgrade_command(args)
