@@ -155,8 +155,8 @@ def run_one(zones: int, total: int, preview: bool) -> dict[str, Any]:
         cfg = parse_config({
             "kdsTls": {"mode": "skipVerify"},
             "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com"},
-            "zones": [{"name": name, "kubeContext": f"ctx-{name}", "apiUrl": url,
-                       "apiToken": TOKEN} for name, url in zip(names, urls, strict=True)],
+            "zones": [{"name": name, "kubeContext": f"ctx-{name}", "api": {"url": url,
+                       "token": TOKEN}} for name, url in zip(names, urls, strict=True)],
         })
         baseline = _peak_rss_mb()
 

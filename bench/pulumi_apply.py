@@ -16,7 +16,7 @@ For each N, fresh clusters (tests/integration/clusters.py: one etcd, kube-apiser
 - (a) the guide's step: `kubectl apply -f resources.yaml` against `plain`, a fresh API server
   with the chart's CRDs and the system namespace applied first (not timed);
 - (b) the program, cloned as test_guide does (stack config as there: product kuma, `provided`
-  KDS TLS, check off, zones[0].apiUrl = the fake zone) against `global`: `pulumi preview` on the
+  KDS TLS, check off, zones[0].api.url = the fake zone) against `global`: `pulumi preview` on the
   new stack, `pulumi up --skip-preview`, then `pulumi preview --expect-no-changes`. (b) includes
   fixed work (the global chart's install, the zone's helm upgrade): N = 0 gives it.
 - with `--alternatives N`: what per-object registration costs against one
@@ -141,10 +141,10 @@ def _program_stack(tools: Tools, work: Path, clusters: Clusters, fake_url: str, 
 
     ca_pem, cert_pem, key_pem = tls_files(ca)
     stack = Pulumi(tools, clone_project(work / "project"), work / "backend", work / "pulumi-home", "bench")
-    zone = {"name": ZONE, "kubeContext": ZONE, "releaseName": "kuma", "apiUrl": fake_url}
+    zone = {"name": ZONE, "kubeContext": ZONE, "releaseName": "kuma", "api": {"url": fake_url}}
     stack.init(base_config(clusters, ca_pem, cert_pem, [zone]),
                secrets={"mesh-federation:kdsTls.serverKey": key_pem,
-                        "mesh-federation:zones[0].apiToken": TOKEN})
+                        "mesh-federation:zones[0].api.token": TOKEN})
     return stack
 
 

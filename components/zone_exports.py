@@ -58,10 +58,10 @@ class ZoneExports:
 
 
 def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiTarget:
-    """The zone API as the export reaches it: apiUrl with a token, or the kube service proxy."""
+    """The zone API as the export reaches it: api.url with a token, or the kube service proxy."""
     if zone.api_url:
         token = zone.api_token
-        token_source = f"mesh-federation:zones[{index}].apiToken"
+        token_source = f"mesh-federation:zones[{index}].api.token"
         if token is None:
             token = cluster_access.read_admin_token(context=zone.kube_context, namespace=cfg.namespace,
                                                     kubeconfig=cfg.kubeconfig)
@@ -71,7 +71,7 @@ def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiT
             base_url=zone.api_url, token=token, token_source=token_source,
             verify=zone.api_ca_bundle or True,
             address_hint=(f"start `{port_forward_hint(cfg, zone.kube_context, zone.values)}` or fix "
-                          f"mesh-federation:zones[{index}].apiUrl"),
+                          f"mesh-federation:zones[{index}].api.url"),
         )
     return cluster_access.service_proxy_target(
         context=zone.kube_context, namespace=cfg.namespace,
@@ -81,9 +81,9 @@ def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiT
 
 
 def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ExportResult:
-    """Without apiUrl (the default), the objects are listed in the zone's Kubernetes API, one
+    """Without api.url (the default), the objects are listed in the zone's Kubernetes API, one
     LIST per kind, and the zone API is reached through the API server's service proxy for what
-    only it knows (version, config, resource types, the Mesh list); with apiUrl, everything comes
+    only it knows (version, config, resource types, the Mesh list); with api.url, everything comes
     from the zone API, one GET per object, as kumactl reads it."""
     options = ExportOptions(profile=cfg.export_profile, target_namespace=cfg.namespace,
                             concurrency=cfg.export_concurrency)

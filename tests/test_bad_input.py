@@ -43,8 +43,8 @@ def test_a_config_token_with_surrounding_whitespace_is_stripped() -> None:
 def test_the_client_refuses_a_token_with_a_line_break_without_showing_it(value: str) -> None:
     """http.client would raise ValueError("Invalid header value b'Bearer <token>...'")."""
     with pytest.raises(KumaApiError) as caught:
-        KumaApiClient(ApiTarget("http://127.0.0.1:9", token=value, token_source="zones[0].apiToken"))
-    assert "zones[0].apiToken" in str(caught.value) and TOKEN not in str(caught.value)
+        KumaApiClient(ApiTarget("http://127.0.0.1:9", token=value, token_source="zones[0].api.token"))
+    assert "zones[0].api.token" in str(caught.value) and TOKEN not in str(caught.value)
 
 
 def test_the_admin_user_token_secret_is_checked(kubeconfig: str, monkeypatch: Any) -> None:
@@ -63,10 +63,10 @@ def test_the_zone_token_issuer_never_prints_the_admin_token() -> None:
 
     spec = {"zone": "zone-1", "valid_for": "1h", "context": "g", "namespace": "ns", "service": "s",
             "port": 5681, "url": "http://127.0.0.1:9", "token": f"{TOKEN}\n# rotated",
-            "token_source": "mesh-federation:global.apiToken"}
+            "token_source": "mesh-federation:global.api.token"}
     out, err = io.StringIO(), io.StringIO()
     assert main(stdin=io.StringIO(json.dumps(spec)), stdout=out, stderr=err) == 1
-    assert out.getvalue() == "" and "global.apiToken" in err.getvalue()
+    assert out.getvalue() == "" and "global.api.token" in err.getvalue()
     assert TOKEN not in err.getvalue()
 
 
@@ -83,7 +83,7 @@ def test_url_userinfo_is_masked_in_client_errors() -> None:
 def test_url_userinfo_is_masked_in_config_errors() -> None:
     message = problems(raw(zones=[{"name": "z", "kubeContext": "c",
                                    "apiUrl": f"ftp://ops:{canaries.PASSWORD}@host"}]))
-    assert "zones[0].apiUrl" in message and canaries.PASSWORD not in message
+    assert "zones[0].api.url" in message and canaries.PASSWORD not in message
 
 
 def test_one_redactor_masks_tokens_headers_and_userinfo() -> None:

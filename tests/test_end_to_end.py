@@ -131,7 +131,7 @@ def test_a_failing_export_registers_nothing(zone):
         {"name": "zone-1", "kubeContext": "z", "apiUrl": cfg.zones[0].api_url, "apiToken": "wrong"}]})
     with pytest.raises(Exception) as error:
         run_program(lambda: build(wrong), preview=True)
-    assert "zones[0].apiToken" in str(error.value)
+    assert "zones[0].api.token" in str(error.value)
     assert monitor_of(error.value).registrations == []
 
 
@@ -165,5 +165,5 @@ def test_an_unreachable_zone_api_names_the_address_and_the_port_forward():
     assert "http://127.0.0.1:9" in message
     assert ("kubectl --context mesh-zone port-forward -n kong-mesh-system "
             "svc/kong-mesh-control-plane") in message
-    assert "zones[0].apiUrl" in message
+    assert "zones[0].api.url" in message
     assert monitor_of(error.value).registrations == []

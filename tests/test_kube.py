@@ -43,4 +43,4 @@ def test_a_missing_token_secret_says_how_to_set_the_token(kubeconfig):
     with pytest.raises(cluster_access.KubeAccessError) as error:
         cluster_access.read_admin_token(context="mesh-zone", namespace="elsewhere", kubeconfig=kubeconfig)
     assert "elsewhere/admin-user-token" in str(error.value)
-    assert "zones[N].apiToken" in str(error.value)
+    assert "zones[N].api.token" in str(error.value)

@@ -102,7 +102,7 @@ def test_the_global_issues_the_token_after_its_release_and_the_zone_reads_it_fro
                         "context": "mesh-global", "namespace": "kong-mesh-system",
                         "service": "kong-mesh-control-plane", "port": 5681, "kubeconfig": None,
                         "url": None, "token": GLOBAL_ADMIN,
-                        "token_source": "mesh-federation:global.apiToken"}
+                        "token_source": "mesh-federation:global.api.token"}
 
 
 def issuer_spec(monitor: RecordingMonitor, zone: str = "zone-1") -> dict[str, Any]:
@@ -115,7 +115,7 @@ def test_without_global_api_token_the_zone_whose_signing_key_the_global_took_vou
     (and the global's own is not): the issuer uses it, from config or from zone-1's cluster."""
     with_token = issuer_spec(federate(False))  # factories' zone-1 has apiToken zone-admin-token
     assert (with_token["token"], with_token["token_source"]) == (
-        "zone-admin-token", "mesh-federation:zones[0].apiToken")
+        "zone-admin-token", "mesh-federation:zones[0].api.token")
     zones = [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1"},
              {"name": "zone-2", "kubeContext": "mesh-zone-2", "apiUrl": "http://127.0.0.1:2"}]
     monitor = federate(False, zones=zones)

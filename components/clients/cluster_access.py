@@ -111,7 +111,7 @@ def service_proxy_target(
         token_source=f"the credentials of kube context {context!r}",
         address_hint=(
             f"check that Service {namespace}/{service} exists in kube context {context!r}, or set "
-            "apiUrl to a port-forward (kubectl port-forward -n "
+            "api.url to a port-forward (kubectl port-forward -n "
             f"{namespace} svc/{service} {port}:{port})"
         ),
     )
@@ -128,8 +128,8 @@ def read_admin_token(*, context: str, namespace: str, kubeconfig: str | None = N
         status = getattr(error, "status", None)
         raise KubeAccessError(
             f"could not read Secret {namespace}/{ADMIN_TOKEN_SECRET} with kube context {context!r}"
-            f" (status {status}): set the zone's apiToken with `pulumi config set --secret --path "
-            "'mesh-federation:zones[N].apiToken' <token>` or check the namespace and your access"
+            f" (status {status}): set the zone's api.token with `pulumi config set --secret --path "
+            "'mesh-federation:zones[N].api.token' <token>` or check the namespace and your access"
         ) from None
     data = (secret.data or {}).get("value")
     if not data:

@@ -178,7 +178,7 @@ class KubeApiClient:
         elif status == 429:
             text = (f"the Kubernetes API server of {where} kept answering HTTP 429 (too many "
                     f"requests) for {path} after {self._target.retries} retries; lower "
-                    "mesh-federation:exportConcurrency or retry later")
+                    "mesh-federation:advanced.exportConcurrency or retry later")
         else:
             text = f"the Kubernetes API server of {where} answered HTTP {status} for {path}: {message}"
         return KubeApiError(text, status=status)

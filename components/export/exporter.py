@@ -273,7 +273,7 @@ class _Run:
             raise ExportError(
                 f"the zone's /_resources lists {rtype.name}, but its Kubernetes API serves no "
                 f"kuma.io/v1alpha1 kind {rtype.name}: are the CRDs of the zone's chart version "
-                "installed? Set the zone's apiUrl to export through the zone API instead")
+                "installed? Set the zone's api.url to export through the zone API instead")
         return kind
 
     def _list_from_kube(

@@ -53,7 +53,7 @@ class FederationCheckArgs:
     :param zone_api: the same for the zone.
     :param policies: the exported policies to find on the global (`expected_policies`).
     :param timeout_seconds: check.timeoutSeconds.
-    :param interval_seconds: check.intervalSeconds.
+    :param interval_seconds: advanced.checkIntervalSeconds.
     :param zone_release_urn: the URN of what switched the zone: a new release means a new check.
     :param zone_values: what the zone release was given: a change re-runs the check.
     """

@@ -32,7 +32,7 @@ def check_api_spec(cfg: FederationConfig, *, url: str | None, token: str | None,
 
 def issuer_spec(cfg: FederationConfig, index: int, zone: ZoneConfig,
                 key_zone: str | None) -> dict[str, Any]:
-    """What the zone token issuer (components.zone_token) needs: the global's API (global.apiUrl
+    """What the zone token issuer (components.zone_token) needs: the global's API (global.api.url
     or a kubectl port-forward) and an admin credential it accepts."""
     return {
         "zone": zone.name, "zone_index": index, "valid_for": cfg.zone_auth.valid_for,
@@ -45,13 +45,13 @@ def issuer_spec(cfg: FederationConfig, index: int, zone: ZoneConfig,
 
 
 def _issuer_credential(cfg: FederationConfig, key_zone: str | None) -> dict[str, Any]:
-    """The admin token the global accepts once the copied keys are in place: global.apiToken;
+    """The admin token the global accepts once the copied keys are in place: global.api.token;
     else the admin token of the zone whose user-token signing key it now holds; else its own."""
     if cfg.global_.api_token:
-        return {"token": cfg.global_.api_token, "token_source": "mesh-federation:global.apiToken"}
+        return {"token": cfg.global_.api_token, "token_source": "mesh-federation:global.api.token"}
     for index, zone in enumerate(cfg.zones):
         if zone.name == key_zone:
             if zone.api_token:
-                return {"token": zone.api_token, "token_source": f"mesh-federation:zones[{index}].apiToken"}
+                return {"token": zone.api_token, "token_source": f"mesh-federation:zones[{index}].api.token"}
             return {"token": None, "token_context": zone.kube_context}
     return {"token": None, "token_context": cfg.global_.kube_context}

@@ -55,7 +55,7 @@ class TokenSpec:
     url: str | None = None     # the global API; None: `kubectl port-forward` to the Service
     ca_bundle: str | None = None   # PEM bundle for an https:// `url` (None: the system's trust)
     token: str | None = field(default=None, repr=False)  # None: the admin token Secret...
-    token_source: str = "mesh-federation:global.apiToken"  # (what `token` is, for messages)
+    token_source: str = "mesh-federation:global.api.token"  # (what `token` is, for messages)
     token_context: str | None = None   # ...in this kube context's namespace (None: `context`)
     kubectl: str = "kubectl"
     timeout_seconds: float = 30.0  # for the port-forward to come up, and for the answer
@@ -97,8 +97,8 @@ def _admin_token(spec: TokenSpec, read_admin_token: Callable[..., str]) -> tuple
     try:
         token = read_admin_token(context=context, namespace=spec.namespace, kubeconfig=spec.kubeconfig)
     except cluster_access.KubeAccessError as error:
-        raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiToken (secret), or the "
-                             "apiToken of the zone whose signing keys the global took") from None
+        raise ZoneTokenError(f"{error}; or set mesh-federation:global.api.token (secret), or the "
+                             "api.token of the zone whose signing keys the global took") from None
     return token, f"Secret {spec.namespace}/{ADMIN_TOKEN_SECRET} in {context!r}"
 
 
@@ -120,14 +120,14 @@ def issue_zone_token(
         with where as base_url:
             target = ApiTarget(base_url=base_url, token=admin_token, token_source=source,
                                verify=(spec.ca_bundle or True) if spec.url else True,
-                               address_hint="fix mesh-federation:global.apiUrl" if spec.url else "",
+                               address_hint="fix mesh-federation:global.api.url" if spec.url else "",
                                connect_timeout=min(5.0, spec.timeout_seconds),
                                read_timeout=spec.timeout_seconds, retries=1)
             with KumaApiClient(target, pool_size=1) as client:
                 _require_zone_token_auth(client.get_json(CONFIG_PATH), spec)
                 answer = client.post_for_text(TOKEN_PATH, body)
     except PortForwardError as error:
-        raise ZoneTokenError(f"{error}; or set mesh-federation:global.apiUrl") from None
+        raise ZoneTokenError(f"{error}; or set mesh-federation:global.api.url") from None
     except KumaApiError as error:
         raise ZoneTokenError(_explain(error, spec)) from None
     token = answer.strip()
@@ -165,7 +165,7 @@ def _explain(error: KumaApiError, spec: TokenSpec) -> str:
         message += (
             " The global accepts the admin tokens of the zone whose user-token signing key it "
             "holds (the first zone federated into it), or its own if it holds none: set "
-            "mesh-federation:global.apiToken (secret) to an admin token the global accepts, or "
+            "mesh-federation:global.api.token (secret) to an admin token the global accepts, or "
             "issue the token yourself with `kumactl generate zone-token "
             f"--zone {spec.zone} --scope {CP_SCOPE} --valid-for {spec.valid_for}` and set it with "
             f"`pulumi config set --secret --path 'mesh-federation:zones[{spec.zone_index}].zoneToken' "

@@ -42,8 +42,8 @@ def forwarded(command: list[str], *, timeout_seconds: float = 30.0) -> Iterator[
                                    stdin=subprocess.DEVNULL, text=True)
     except FileNotFoundError:
         raise PortForwardError(
-            f"{command[0]!r} was not found: install kubectl, or set global.apiUrl to an address "
-            "of the global API (and global.apiToken)") from None
+            f"{command[0]!r} was not found: install kubectl, or set global.api.url to an address "
+            "of the global API (and global.api.token)") from None
     stderr: queue.Queue[str | None] = queue.Queue()
     try:
         port = _local_port(process, command, timeout_seconds, stderr)

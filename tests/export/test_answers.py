@@ -104,7 +104,7 @@ def test_a_redirect_to_another_origin_is_said_not_a_refused_token(
         return True
 
     front = make_zone(fault=redirect)
-    api = ApiTarget(front.base_url, token="zone-token", token_source="zones[0].apiToken", retries=0)
+    api = ApiTarget(front.base_url, token="zone-token", token_source="zones[0].api.token", retries=0)
     with KumaApiClient(api) as client, pytest.raises(KumaApiError) as caught:
         client.get_json("/")
     message = str(caught.value)

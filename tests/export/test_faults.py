@@ -25,11 +25,11 @@ def run(base_url: str, retries: int = 0, **options: Any) -> ExportResult:
 
 def test_wrong_token(make_zone: Callable[..., FakeZone]) -> None:
     zone = make_zone(token="the-right-one")
-    target = ApiTarget(zone.base_url, token="zone-token", token_source="zones[0].apiToken", retries=0)
+    target = ApiTarget(zone.base_url, token="zone-token", token_source="zones[0].api.token", retries=0)
     with KumaApiClient(target) as client, pytest.raises(KumaApiError) as caught:
         export_zone(client, ExportOptions())
     assert caught.value.status == 401
-    assert "zones[0].apiToken" in str(caught.value)
+    assert "zones[0].api.token" in str(caught.value)
     assert "zone-token" not in str(caught.value)
 
 

@@ -192,7 +192,7 @@ def test_401_and_403_fail_fast_without_retries(make_zone: Callable[..., FakeZone
         return True
 
     zone = make_zone(fault=refuse)
-    error = _fails_fast(zone.base_url, token="zone-token", token_source="zones[0].apiToken")
+    error = _fails_fast(zone.base_url, token="zone-token", token_source="zones[0].api.token")
     assert error.status == status
     assert all(zone.requests.count(path) == 1 for path in zone.requests)
 

@@ -86,7 +86,8 @@ def base_config(clusters: Clusters, ca_pem: str, cert_pem: str, zones: list[dict
         "mesh-federation:namespace": SYSTEM_NAMESPACE,
         "mesh-federation:kubeconfig": str(clusters.kubeconfig),
         "mesh-federation:kdsTls": {"mode": "provided", "caCert": ca_pem, "serverCert": cert_pem},
-        "mesh-federation:global": {"kubeContext": "global", "readyTimeoutSeconds": 120},
+        "mesh-federation:global": {"kubeContext": "global"},
+        "mesh-federation:readyTimeoutSeconds": 120,
         "mesh-federation:zones": zones,
         # No kuma-cp runs: no zone can come online in a global (module docstring).
         "mesh-federation:check": {"enabled": False},
@@ -97,7 +98,7 @@ def base_config(clusters: Clusters, ca_pem: str, cert_pem: str, zones: list[dict
 
 def zone_entry(zone: Zone, **extra: Any) -> dict[str, Any]:
     return {"name": zone.name, "kubeContext": zone.name, "releaseName": RELEASE,
-            "apiUrl": zone.fake.base_url, **extra}
+            "api": {"url": zone.fake.base_url}, **extra}
 
 
 def new_stack(tools: Tools, tmp_path: Path, name: str, backend: Path | None = None) -> Pulumi:
@@ -143,7 +144,7 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     stack = new_stack(tools, tmp_path, "dev")
     stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(zone_1)]),
                secrets={"mesh-federation:kdsTls.serverKey": key_pem,
-                        "mesh-federation:zones[0].apiToken": f"{ZONE_API_TOKEN}-zone-1",
+                        "mesh-federation:zones[0].api.token": f"{ZONE_API_TOKEN}-zone-1",
                         # A Helm value given as a secret (`config set --secret --path`).
                         f"{SECRET_ENV_KEY}": SECRET_ENV[1]})
     expected = export_documents(zone_1)
@@ -265,7 +266,7 @@ def test_split_stacks_a_zones_stack_reads_its_global_through_a_real_stack_refere
     zones_stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(zone_1)], role="zones",
                                  globalStack="organization/mesh-federation/global-prod"),
                      secrets={"mesh-federation:kdsTls.serverKey": key_pem,
-                              "mesh-federation:zones[0].apiToken": f"{ZONE_API_TOKEN}-zone-1"})
+                              "mesh-federation:zones[0].api.token": f"{ZONE_API_TOKEN}-zone-1"})
     zones_stack.up()
     assert helm_values(clusters, "zone-1")["controlPlane"]["kdsGlobalAddress"] == kds_url
     # A zones stack never replaces the keys of a global another stack owns: every object but the
@@ -295,7 +296,7 @@ def test_a_fleet_of_two_zones_registers_what_both_export_once(
         stack = new_stack(tools, tmp_path, "fleet")
         stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(z) for z in zones]),
                    secrets={"mesh-federation:kdsTls.serverKey": key_pem,
-                            **{f"mesh-federation:zones[{i}].apiToken": f"{ZONE_API_TOKEN}-{z.name}"
+                            **{f"mesh-federation:zones[{i}].api.token": f"{ZONE_API_TOKEN}-{z.name}"
                                for i, z in enumerate(zones)}})
         stack.up()
         exports = {z.name: export_documents(z) for z in zones}
@@ -328,7 +329,7 @@ def test_a_zone_api_failing_mid_export_fails_the_up_and_the_state_holds_nothing_
     stack = new_stack(tools, tmp_path, "dev")
     stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(zone_1)]),
                secrets={"mesh-federation:kdsTls.serverKey": key_pem,
-                        "mesh-federation:zones[0].apiToken": f"{ZONE_API_TOKEN}-zone-1"})
+                        "mesh-federation:zones[0].api.token": f"{ZONE_API_TOKEN}-zone-1"})
     failed = stack.up(check=False)
     assert failed.returncode != 0
     assert "zone-1" in failed.stdout + failed.stderr and "500" in failed.stdout + failed.stderr

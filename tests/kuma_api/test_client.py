@@ -78,7 +78,7 @@ def test_401_with_token_names_its_source(serve: Serve) -> None:
 
 def test_403_without_token_says_none_was_given(serve: Serve) -> None:
     server = serve(lambda seen: (403, {"title": "Access Denied"}))
-    target = ApiTarget(server.url, token_source="zones[0].apiToken")
+    target = ApiTarget(server.url, token_source="zones[0].api.token")
     with KumaApiClient(target) as client, pytest.raises(KumaApiError, match="no token was given"):
         client.get_json("/secrets")
 

@@ -149,7 +149,7 @@ def test_a_refused_admin_token_names_its_source_and_both_ways_out(fake_global, s
         issue_zone_token(spec(url=fake_global.url, zone_index=2))
     message = str(caught.value)
     assert f"HTTP {status}" in message
-    assert "mesh-federation:global.apiToken" in message
+    assert "mesh-federation:global.api.token" in message
     assert "kumactl generate zone-token --zone zone-1 --scope cp --valid-for 720h" in message
     assert "mesh-federation:zones[2].zoneToken" in message
     assert ADMIN not in message
@@ -260,7 +260,7 @@ def test_a_refused_token_from_config_is_named_by_its_key(fake_global):
     fake_global.status = 401
     with pytest.raises(ZoneTokenError, match=r"refused mesh-federation:zones\[0\]\.apiToken"):
         issue_zone_token(spec(url=fake_global.url, token="t",
-                              token_source="mesh-federation:zones[0].apiToken"))
+                              token_source="mesh-federation:zones[0].api.token"))
 
 
 def test_kubectl_dying_during_the_request_reports_kubectls_reason(tmp_path):
