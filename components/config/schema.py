@@ -148,6 +148,8 @@ class CheckConfig:
 
 @dataclass(frozen=True)
 class FederationConfig:
+    """The whole `mesh-federation` namespace, validated (components/config/parse.py); the
+    README's configuration table says what each key does."""
     product: Product
     chart_version: str
     chart_repository: str
