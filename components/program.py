@@ -201,6 +201,6 @@ def _federation_check(cfg: FederationConfig, zone: ZoneConfig, zone_cp: ZoneCont
         policies=expected_policies(exported_zones.documents.get(zone.name, ())),
         timeout_seconds=cfg.check.timeout_seconds,
         interval_seconds=cfg.check.interval_seconds,
-        zone_release_urn=zone_cp.release.urn,
+        zone_switch_urn=zone_cp.switch.urn,
         zone_values=zone_cp.values,
-    ), opts=pulumi.ResourceOptions(depends_on=[zone_cp.release]))
+    ), opts=pulumi.ResourceOptions(depends_on=[zone_cp.switch]))

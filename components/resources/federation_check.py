@@ -54,7 +54,7 @@ class FederationCheckArgs:
     :param policies: the exported policies to find on the global (`expected_policies`).
     :param timeout_seconds: check.timeoutSeconds.
     :param interval_seconds: advanced.checkIntervalSeconds.
-    :param zone_release_urn: the URN of what switched the zone: a new release means a new check.
+    :param zone_switch_urn: the URN of what switched the zone: a new release means a new check.
     :param zone_values: what the zone release was given: a change re-runs the check.
     """
 
@@ -64,7 +64,7 @@ class FederationCheckArgs:
     policies: Sequence[Mapping[str, str]]
     timeout_seconds: int
     interval_seconds: float
-    zone_release_urn: pulumi.Input[str]
+    zone_switch_urn: pulumi.Input[str]
     zone_values: pulumi.Input[Any]
 
 
@@ -104,7 +104,7 @@ class FederationCheck(pulumi.ComponentResource):
             # A new zone release, or new values for it (a CA, a KDS address, a rotated token),
             # means a new check; a changed spec re-runs it as an update. The URN alone never
             # changes, and a check that passed once would stand for every later upgrade.
-            triggers=[args.zone_release_urn,
+            triggers=[args.zone_switch_urn,
                       pulumi.Output.from_input(args.zone_values).apply(values_digest)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=after_component(opts)),
         )

@@ -105,11 +105,11 @@ class ZoneControlPlane(pulumi.ComponentResource):
         zone must not switch before (the global release, the zone's token Secret and every
         object it needs on the global). The release (or upgrade) gets it.
 
-    Outputs: `release` (what finishes the switch: the upgrade, or the greenfield rollout wait),
-    `values` (the values the zone was given).
+    Outputs: `switch` (what finishes the switch to the zone's mode: the brownfield upgrade
+    command, or the greenfield rollout wait), `values` (the values the zone was given).
     """
 
-    release: pulumi.CustomResource
+    switch: pulumi.CustomResource
     values: pulumi.Output[Any]
 
     def __init__(self, name: str, args: ZoneControlPlaneArgs,
@@ -142,7 +142,7 @@ class ZoneControlPlane(pulumi.ComponentResource):
             # After the release: its URN among the triggers is a dependency, registered as one
             # (the SDK adds every input's resources to the dependencies it sends,
             # pulumi/runtime/resource.py prepare_resource), and awaited before the command runs.
-            self.release = command.local.Command(
+            self.switch = command.local.Command(
                 f"{name}-rollout",
                 create=rollout_command(args),
                 triggers=[release.urn, resolved.apply(values_digest)],
@@ -150,7 +150,7 @@ class ZoneControlPlane(pulumi.ComponentResource):
             )
         else:
             upgrade = helm_upgrade_command(args)
-            self.release = command.local.Command(
+            self.switch = command.local.Command(
                 f"{name}-upgrade",
                 create=upgrade,
                 update=upgrade,
