@@ -234,7 +234,7 @@ def _as_stored(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- one size -------------------------------------------------------------------------------------
 
 def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alternatives: bool,
-             keep: Path | None, program: bool = True) -> Figures:
+             keep: Path | None, program: bool = True, first_preview: bool = True) -> Figures:
     figures = Figures(n, skip_checkpoints=skip_checkpoints)
     with contextlib.ExitStack() as stack_of:
         work = keep / f"n{n}" if keep else Path(stack_of.enter_context(
@@ -262,9 +262,10 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
                 _alternatives(tools, work, clusters, resources, figures, cap_s, work / "pulumi-home")
             return figures
         stack = _program_stack(tools, work, clusters, fake.base_url, trustme.CA())
-        figures.preview = _pulumi(stack, "preview", cap_s=cap_s)
-        _check(figures.preview, "pulumi preview")
-        print(f"    (b) pulumi preview {_fmt(figures.preview)}", flush=True)
+        if first_preview:
+            figures.preview = _pulumi(stack, "preview", cap_s=cap_s)
+            _check(figures.preview, "pulumi preview")
+            print(f"    (b) pulumi preview {_fmt(figures.preview)}", flush=True)
         figures.up, figures.up_writes = _measured_up(stack, PROJECT, cap_s=cap_s,
                                                      skip_checkpoints=skip_checkpoints)
         _check(figures.up, "pulumi up")
@@ -346,6 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="comma-separated sizes at which to also measure per-object vs ConfigGroup")
     parser.add_argument("--no-program", action="store_true",
                         help="only (a) and the alternatives, not the program's (b)")
+    parser.add_argument("--no-first-preview", action="store_true",
+                        help="go straight to `pulumi up --skip-preview` (a preview writes no state, so"
+                             " the up starts from the same state either way)")
     parser.add_argument("--keep", type=Path, help="keep the work directories here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -360,7 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(one_size(tools, n, cap_s=args.cap_minutes * 60,
                                 skip_checkpoints=n >= args.skip_checkpoints_from,
                                 alternatives=n in alternatives, keep=args.keep,
-                                program=not args.no_program))
+                                program=not args.no_program,
+                                first_preview=not args.no_first_preview))
         if args.json:
             args.json.write_text(json.dumps([_as_json(f) for f in results], indent=1))
     print()
