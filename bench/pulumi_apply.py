@@ -265,18 +265,20 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
         if first_preview:
             figures.preview = _pulumi(stack, "preview", cap_s=cap_s)
             _check(figures.preview, "pulumi preview")
-            print(f"    (b) pulumi preview {_fmt(figures.preview)}", flush=True)
+            print(f"    (b) pulumi preview {_fmt(figures.preview)}; {_cpu_parts(figures.preview)}",
+                  flush=True)
         figures.up, figures.up_writes = _measured_up(stack, PROJECT, cap_s=cap_s,
                                                      skip_checkpoints=skip_checkpoints)
         _check(figures.up, "pulumi up")
-        print(f"    (b) pulumi up {_fmt(figures.up)}, state writes/bak/bytes {figures.up_writes}",
-              flush=True)
+        print(f"    (b) pulumi up {_fmt(figures.up)}, state writes/bak/bytes {figures.up_writes}; "
+              f"{_cpu_parts(figures.up)}", flush=True)
         state = _stack_dir(stack) / "bench.json"
         figures.state_bytes = state.stat().st_size if state.exists() else 0
         if not figures.up.timed_out:
             figures.no_change = _pulumi(stack, "preview", "--expect-no-changes", cap_s=cap_s)
             changed = "" if figures.no_change.returncode == 0 else " (changes proposed: see below)"
-            print(f"    (b) no-change preview {_fmt(figures.no_change)}{changed}", flush=True)
+            print(f"    (b) no-change preview {_fmt(figures.no_change)}{changed}; "
+                  f"{_cpu_parts(figures.no_change)}", flush=True)
             if changed:
                 print(figures.no_change.stdout[-3000:], flush=True)
         if alternatives:
@@ -294,6 +296,14 @@ def _fmt(run: Run | None) -> str:
         return "-"
     wall = f">{run.wall_s:.0f} s (killed at the cap)" if run.timed_out else f"{run.wall_s:.1f} s"
     return f"{wall}, {run.peak_rss_mb:.0f} MB, cpu {run.cpu_s:.1f} s, load {run.load[0]:.1f}"
+
+
+def _cpu_parts(run: Run | None) -> str:
+    if run is None or not run.cpu_by_program:
+        return ""
+    parts = sorted(run.cpu_by_program.items(), key=lambda item: -item[1])
+    return "cpu by program: " + ", ".join(
+        f"{name} {seconds:.1f} s" for name, seconds in parts if seconds >= 0.1)
 
 
 def _ratio(b: Run | None, a: Run | None) -> str:
@@ -376,7 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _as_json(f: Figures) -> dict[str, Any]:
     def run(r: Run | None) -> dict[str, Any] | None:
         return None if r is None else {"wall_s": r.wall_s, "peak_rss_mb": r.peak_rss_mb, "cpu_s": r.cpu_s,
-                                       "timed_out": r.timed_out, "load": r.load}
+                                       "timed_out": r.timed_out, "load": r.load,
+                                       "cpu_by_program": r.cpu_by_program}
     return {"n": f.n, "documents": f.documents, "export": run(f.export), "kubectl": run(f.kubectl),
             "preview": run(f.preview), "up": run(f.up), "up_writes": f.up_writes,
             "state_bytes": f.state_bytes, "no_change": run(f.no_change),
