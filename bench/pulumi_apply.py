@@ -96,9 +96,14 @@ def _stack_env(stack: Pulumi, skip_checkpoints: bool) -> dict[str, str]:
     return env
 
 
-def _pulumi(stack: Pulumi, *args: str, cap_s: float, skip_checkpoints: bool = False) -> Run:
+def _pulumi(stack: Pulumi, *args: str, cap_s: float, skip_checkpoints: bool = False,
+            grpc_log: Path | None = None) -> Run:
     argv = [stack.tools.path("pulumi"), "--non-interactive", *args, "--stack", stack.stack]
-    return run_measured(argv, cwd=stack.project, env=_stack_env(stack, skip_checkpoints), timeout_s=cap_s)
+    env = _stack_env(stack, skip_checkpoints)
+    if grpc_log is not None:
+        # Every gRPC call (language host -> engine, engine -> providers) with its start and duration.
+        env["PULUMI_DEBUG_GRPC"] = str(grpc_log)
+    return run_measured(argv, cwd=stack.project, env=env, timeout_s=cap_s)
 
 
 def _stack_dir(stack: Pulumi) -> Path:
@@ -234,7 +239,8 @@ def _as_stored(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- one size -------------------------------------------------------------------------------------
 
 def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alternatives: bool,
-             keep: Path | None, program: bool = True, first_preview: bool = True) -> Figures:
+             keep: Path | None, program: bool = True, first_preview: bool = True,
+             grpc_log: Path | None = None) -> Figures:
     figures = Figures(n, skip_checkpoints=skip_checkpoints)
     with contextlib.ExitStack() as stack_of:
         work = keep / f"n{n}" if keep else Path(stack_of.enter_context(
@@ -263,7 +269,8 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
             return figures
         stack = _program_stack(tools, work, clusters, fake.base_url, trustme.CA())
         if first_preview:
-            figures.preview = _pulumi(stack, "preview", cap_s=cap_s)
+            figures.preview = _pulumi(stack, "preview", cap_s=cap_s,
+                                      grpc_log=grpc_log / f"n{n}-preview.jsonl" if grpc_log else None)
             _check(figures.preview, "pulumi preview")
             print(f"    (b) pulumi preview {_fmt(figures.preview)}; {_cpu_parts(figures.preview)}",
                   flush=True)
@@ -360,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-first-preview", action="store_true",
                         help="go straight to `pulumi up --skip-preview` (a preview writes no state, so"
                              " the up starts from the same state either way)")
+    parser.add_argument("--grpc-log", type=Path,
+                        help="log the first preview's gRPC calls (PULUMI_DEBUG_GRPC) into this directory;"
+                             " the logging adds CPU: that preview's figures are then not comparable")
     parser.add_argument("--keep", type=Path, help="keep the work directories here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -375,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 skip_checkpoints=n >= args.skip_checkpoints_from,
                                 alternatives=n in alternatives, keep=args.keep,
                                 program=not args.no_program,
-                                first_preview=not args.no_first_preview))
+                                first_preview=not args.no_first_preview, grpc_log=args.grpc_log))
         if args.json:
             args.json.write_text(json.dumps([_as_json(f) for f in results], indent=1))
     print()
