@@ -6,7 +6,9 @@ Each way runs `python -m components.export` as a fresh process (interpreter star
 requests, YAML), with the requests both servers saw and the client's CPU time:
   kumactl  = the zone API one request at a time (kumactl's pattern: `--api-url --concurrency 1`);
   zone API = `--api-url`, one GET per object, N in flight (16, 32 and 64 are measured);
-  kube     = `--kube-context`, one LIST per kind and page in the zone's Kubernetes API.
+  kube     = `--kube-context`, one LIST per kind and page in the zone's Kubernetes API; once with a
+             token in the kubeconfig (read without the `kubernetes` library), once with a
+             tokenFile (read by the library, as exec and auth-provider contexts are).
 Zones: 600 policies over 3 meshes, and 10,000 over 10. At 10,000 the kumactl pattern is measured
 on one mesh's slice (a tenth) and scaled by the request count, unless --full-sequential.
 
@@ -120,6 +122,12 @@ class _Servers:
             f"clusters: [{{name: zone, cluster: {{server: '{self.kube_url}'}}}}]\n"
             "users: [{name: u, user: {token: kube-bearer-token}}]\n"
             "contexts: [{name: zone, context: {cluster: zone, user: u}}]\n")
+        # The same context with a tokenFile, which only the `kubernetes` library reads
+        # (components/plain_kubeconfig.py): what an exec or auth-provider context costs.
+        (self.kubeconfig.parent / "token").write_text("kube-bearer-token")
+        self.kubeconfig_library = self.kubeconfig.parent / "kubeconfig-library"
+        self.kubeconfig_library.write_text(self.kubeconfig.read_text().replace(
+            "{token: kube-bearer-token}", f"{{tokenFile: '{self.kubeconfig.parent / 'token'}'}}"))
 
     def counts(self) -> tuple[int, int]:
         self._conn.send("counts")
@@ -176,6 +184,8 @@ def _zone(resources: int, meshes: int, latency: float, args: argparse.Namespace)
                                                        "--concurrency", str(n))
         runs["kube"] = _process(servers, "--kube-context", "zone", "--kubeconfig",
                                 str(servers.kubeconfig))
+        runs["kube, kubeconfig read by the library"] = _process(
+            servers, "--kube-context", "zone", "--kubeconfig", str(servers.kubeconfig_library))
         phase = _kube_phase(servers)
         if resources <= 1000 or args.full_sequential:
             runs["kumactl pattern"] = _process(servers, "--api-url", servers.zone_url,
@@ -206,7 +216,7 @@ def _zone(resources: int, meshes: int, latency: float, args: argparse.Namespace)
         if name.startswith("zone API"):
             n = int(name.split(", ")[1].split()[0])
             bound = max(zone_chain, math.ceil(run["requests"] / n)) * latency
-        elif name == "kube":
+        elif name.startswith("kube"):
             bound = kube_chain * latency
         else:
             bound = run["requests"] * latency
