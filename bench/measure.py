@@ -87,6 +87,8 @@ def tree_rss_kb(root: int, cpu_seen: dict[int, tuple[str, float]] | None = None)
                     fields = stat.read().rsplit(b")", 1)[1].split()
                 with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
                     program = os.path.basename(cmdline.read().split(b"\0", 1)[0].decode(errors="replace"))
+                # A zombie's cmdline is empty: keep the name seen while it ran.
+                program = program or cpu_seen.get(pid, ("?", 0.0))[0]
                 # utime and stime: fields 14 and 15 of stat, 12 and 13 after the command name.
                 cpu_seen[pid] = (program, (int(fields[11]) + int(fields[12])) / _TICKS)
         except (OSError, IndexError, ValueError):
