@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+_NO_DURATION = 2**63 - 1
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -41,21 +43,39 @@ def summarize(path: Path, parts: int) -> str:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if entry.get("progress") != "response_completed" or "duration" not in entry:
+            if entry.get("progress") != "response_completed":
                 continue
-            calls[entry["method"]].append((_time(entry["timestamp"]), entry["duration"] / 1e6))
-    lines = [f"{path.name}: median ms per call [total s] in {parts} parts of each method's calls, in order",
-             "", "| method | calls | " + " | ".join(f"part {i + 1}" for i in range(parts)) + " | all (s) |",
+            # Server-side entries (the engine's ResourceMonitor) carry no duration in 3.274
+            # (math.MaxInt64, and a zero time on their start): only when they completed.
+            duration = entry.get("duration", _NO_DURATION)
+            calls[entry["method"]].append(
+                (_time(entry["timestamp"]), math.nan if duration >= _NO_DURATION else duration / 1e6))
+    if calls:
+        ends = sorted(when for found in calls.values() for when, _ in found)
+        span = ends[-1] - ends[0]
+    else:
+        span = 0.0
+    header = " | ".join(f"part {i + 1}" for i in range(parts))
+    lines = [f"{path.name}: median ms per call [summed s], and the wall time between the first and"
+             f" last completion, in {parts} parts of each method's calls in order; calls completed"
+             f" over {span:.1f} s", "", f"| method | calls | {header} | all (s) |",
              "|---|---|" + "---|" * parts + "---|"]
-    for method, found in sorted(calls.items(), key=lambda item: -sum(ms for _, ms in item[1])):
+    for method, found in sorted(calls.items(), key=lambda item: -len(item[1])):
         found.sort()
         size = max(1, len(found) // parts)
         cells = []
         for i in range(parts):
-            chunk = [ms for _, ms in found[i * size:(i + 1) * size if i < parts - 1 else len(found)]]
-            cells.append(f"{statistics.median(chunk):.1f} [{sum(chunk) / 1e3:.1f}]" if chunk else "-")
-        lines.append(f"| {method.rsplit('.', 1)[-1]} | "
-                     f"{len(found)} | " + " | ".join(cells) + f" | {sum(ms for _, ms in found) / 1e3:.1f} |")
+            part = found[i * size:(i + 1) * size if i < parts - 1 else len(found)]
+            if not part:
+                cells.append("-")
+                continue
+            chunk = [ms for _, ms in part]
+            timed = ("-" if math.isnan(chunk[0])
+                     else f"{statistics.median(chunk):.1f} [{sum(chunk) / 1e3:.1f}]")
+            cells.append(f"{timed} in {part[-1][0] - part[0][0]:.1f} s")
+        summed = sum(ms for _, ms in found if not math.isnan(ms)) / 1e3
+        row = " | ".join(cells)
+        lines.append(f"| {method.rsplit('.', 1)[-1]} | {len(found)} | {row} | {summed:.1f} |")
     return "\n".join(lines)
 
 
