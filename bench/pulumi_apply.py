@@ -240,7 +240,7 @@ def _as_stored(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alternatives: bool,
              keep: Path | None, program: bool = True, first_preview: bool = True,
-             grpc_log: Path | None = None) -> Figures:
+             grpc_log: Path | None = None, profile: Path | None = None) -> Figures:
     figures = Figures(n, skip_checkpoints=skip_checkpoints)
     with contextlib.ExitStack() as stack_of:
         work = keep / f"n{n}" if keep else Path(stack_of.enter_context(
@@ -269,7 +269,9 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
             return figures
         stack = _program_stack(tools, work, clusters, fake.base_url, trustme.CA())
         if first_preview:
-            figures.preview = _pulumi(stack, "preview", cap_s=cap_s,
+            # The CLI's own pprof CPU profile of the preview: `go tool pprof -top <file>.<pid>.cpu`.
+            profiling = ["--profiling", str(profile / f"n{n}-preview")] if profile else []
+            figures.preview = _pulumi(stack, "preview", *profiling, cap_s=cap_s,
                                       grpc_log=grpc_log / f"n{n}-preview.jsonl" if grpc_log else None)
             _check(figures.preview, "pulumi preview")
             print(f"    (b) pulumi preview {_fmt(figures.preview)}; {_cpu_parts(figures.preview)}",
@@ -370,6 +372,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--grpc-log", type=Path,
                         help="log the first preview's gRPC calls (PULUMI_DEBUG_GRPC) into this directory;"
                              " the logging adds CPU: that preview's figures are then not comparable")
+    parser.add_argument("--profile", type=Path,
+                        help="write the CLI's CPU and memory profiles of the first preview into this"
+                             " directory (pulumi --profiling)")
     parser.add_argument("--keep", type=Path, help="keep the work directories here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -385,7 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 skip_checkpoints=n >= args.skip_checkpoints_from,
                                 alternatives=n in alternatives, keep=args.keep,
                                 program=not args.no_program,
-                                first_preview=not args.no_first_preview, grpc_log=args.grpc_log))
+                                first_preview=not args.no_first_preview, grpc_log=args.grpc_log,
+                                profile=args.profile))
         if args.json:
             args.json.write_text(json.dumps([_as_json(f) for f in results], indent=1))
     print()
