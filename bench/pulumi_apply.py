@@ -240,7 +240,8 @@ def _as_stored(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alternatives: bool,
              keep: Path | None, program: bool = True, first_preview: bool = True,
-             grpc_log: Path | None = None, profile: Path | None = None) -> Figures:
+             grpc_log: Path | None = None, profile: Path | None = None,
+             preview_skips: bool = False) -> Figures:
     figures = Figures(n, skip_checkpoints=skip_checkpoints)
     with contextlib.ExitStack() as stack_of:
         work = keep / f"n{n}" if keep else Path(stack_of.enter_context(
@@ -272,6 +273,7 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
             # The CLI's own pprof CPU profile of the preview: `go tool pprof -top <file>.<pid>.cpu`.
             profiling = ["--profiling", str(profile / f"n{n}-preview")] if profile else []
             figures.preview = _pulumi(stack, "preview", *profiling, cap_s=cap_s,
+                                      skip_checkpoints=skip_checkpoints and preview_skips,
                                       grpc_log=grpc_log / f"n{n}-preview.jsonl" if grpc_log else None)
             _check(figures.preview, "pulumi preview")
             print(f"    (b) pulumi preview {_fmt(figures.preview)}; {_cpu_parts(figures.preview)}",
@@ -284,7 +286,8 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
         state = _stack_dir(stack) / "bench.json"
         figures.state_bytes = state.stat().st_size if state.exists() else 0
         if not figures.up.timed_out:
-            figures.no_change = _pulumi(stack, "preview", "--expect-no-changes", cap_s=cap_s)
+            figures.no_change = _pulumi(stack, "preview", "--expect-no-changes", cap_s=cap_s,
+                                        skip_checkpoints=skip_checkpoints and preview_skips)
             changed = "" if figures.no_change.returncode == 0 else " (changes proposed: see below)"
             print(f"    (b) no-change preview {_fmt(figures.no_change)}{changed}; "
                   f"{_cpu_parts(figures.no_change)}", flush=True)
@@ -375,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path,
                         help="write the CLI's CPU and memory profiles of the first preview into this"
                              " directory (pulumi --profiling)")
+    parser.add_argument("--previews-skip-checkpoints", action="store_true",
+                        help="where `up` skips checkpoints, the previews run with the setting too (the"
+                             " 3.274 CLI's preview serializes the whole snapshot per step unless set)")
     parser.add_argument("--keep", type=Path, help="keep the work directories here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -391,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 alternatives=n in alternatives, keep=args.keep,
                                 program=not args.no_program,
                                 first_preview=not args.no_first_preview, grpc_log=args.grpc_log,
-                                profile=args.profile))
+                                profile=args.profile, preview_skips=args.previews_skip_checkpoints))
         if args.json:
             args.json.write_text(json.dumps([_as_json(f) for f in results], indent=1))
     print()
