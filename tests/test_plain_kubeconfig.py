@@ -33,12 +33,13 @@ def _b64(data: bytes) -> str:
 
 
 def _write(path: Path, cluster: dict[str, Any], user: dict[str, Any] | None) -> str:
+    bound = {"cluster": "zone", **({"user": "zone"} if user is not None else {})}
     config: dict[str, Any] = {
         "apiVersion": "v1", "kind": "Config", "current-context": "elsewhere",
         "clusters": [{"name": "zone", "cluster": cluster},
                      {"name": "elsewhere", "cluster": {"server": "https://127.0.0.1:1"}}],
         "users": [{"name": "elsewhere", "user": {"token": "not-this-one"}}],
-        "contexts": [{"name": "mesh-zone", "context": {"cluster": "zone", **({"user": "zone"} if user is not None else {})}},
+        "contexts": [{"name": "mesh-zone", "context": bound},
                      {"name": "elsewhere", "context": {"cluster": "elsewhere", "user": "elsewhere"}}],
     }
     if user is not None:
