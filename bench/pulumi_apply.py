@@ -241,7 +241,7 @@ def _as_stored(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alternatives: bool,
              keep: Path | None, program: bool = True, first_preview: bool = True,
              grpc_log: Path | None = None, profile: Path | None = None,
-             preview_skips: bool = False) -> Figures:
+             preview_skips: bool = False, preview_only: bool = False) -> Figures:
     figures = Figures(n, skip_checkpoints=skip_checkpoints)
     with contextlib.ExitStack() as stack_of:
         work = keep / f"n{n}" if keep else Path(stack_of.enter_context(
@@ -257,12 +257,13 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
         figures.documents = sum(1 for d in yaml.safe_load_all(resources.read_text()) if d)
         print(f"  N={n}: {figures.documents} documents, export {_fmt(figures.export)}", flush=True)
 
-        _crds_and_namespace(clusters, "plain")
-        figures.kubectl = run_measured(
-            [tools.path("kubectl"), "--kubeconfig", str(clusters.kubeconfig), "--context", "plain",
-             "apply", "-f", str(resources)], timeout_s=cap_s)
-        _check(figures.kubectl, "kubectl apply")
-        print(f"    (a) kubectl apply {_fmt(figures.kubectl)}", flush=True)
+        if not preview_only:
+            _crds_and_namespace(clusters, "plain")
+            figures.kubectl = run_measured(
+                [tools.path("kubectl"), "--kubeconfig", str(clusters.kubeconfig), "--context", "plain",
+                 "apply", "-f", str(resources)], timeout_s=cap_s)
+            _check(figures.kubectl, "kubectl apply")
+            print(f"    (a) kubectl apply {_fmt(figures.kubectl)}", flush=True)
 
         if not program:
             if alternatives:
@@ -278,6 +279,8 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
             _check(figures.preview, "pulumi preview")
             print(f"    (b) pulumi preview {_fmt(figures.preview)}; {_cpu_parts(figures.preview)}",
                   flush=True)
+        if preview_only:
+            return figures
         figures.up, figures.up_writes = _measured_up(stack, PROJECT, cap_s=cap_s,
                                                      skip_checkpoints=skip_checkpoints)
         _check(figures.up, "pulumi up")
@@ -381,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--previews-skip-checkpoints", action="store_true",
                         help="where `up` skips checkpoints, the previews run with the setting too (the"
                              " 3.274 CLI's preview serializes the whole snapshot per step unless set)")
+    parser.add_argument("--first-preview-only", action="store_true",
+                        help="only the export and the program's first preview (no kubectl, up, ...)")
     parser.add_argument("--keep", type=Path, help="keep the work directories here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -397,7 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 alternatives=n in alternatives, keep=args.keep,
                                 program=not args.no_program,
                                 first_preview=not args.no_first_preview, grpc_log=args.grpc_log,
-                                profile=args.profile, preview_skips=args.previews_skip_checkpoints))
+                                profile=args.profile, preview_skips=args.previews_skip_checkpoints,
+                                preview_only=args.first_preview_only))
         if args.json:
             args.json.write_text(json.dumps([_as_json(f) for f in results], indent=1))
     print()
