@@ -19,7 +19,7 @@ Bounds (latency x round trips that must follow one another):
             every mesh, `limit` 500).
 The export phase alone (in this process, no interpreter start or YAML) is compared with them.
 
-    python bench/export.py [--quick] [--full-sequential]
+    python bench/export.py [--quick] [--full-sequential] [--kube-pairs N]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -227,6 +228,28 @@ def _zone(resources: int, meshes: int, latency: float, args: argparse.Namespace)
           f"bound ({kube_chain} round trips x {latency * 1000:g} ms)")
 
 
+def _kube_pairs(pairs: int, latency: float) -> None:
+    """The Kubernetes path at 600 policies with each kubeconfig, alternately: on a shared machine
+    one run of each is within the noise, the medians of many are not."""
+    servers = _Servers(600, 3, None, latency)
+    runs: dict[str, list[dict[str, Any]]] = {"token (read without the library)": [],
+                                             "tokenFile (read by the library)": []}
+    try:
+        for _ in range(pairs):
+            for name, config in zip(runs, (servers.kubeconfig, servers.kubeconfig_library), strict=True):
+                runs[name].append(_process(servers, "--kube-context", "zone", "--kubeconfig", str(config)))
+    finally:
+        servers.stop()
+    print(f"\n## The Kubernetes path at 600 policies, {pairs} alternating pairs: median [min - max]")
+    print("| kubeconfig | wall (s) | client CPU (s) | output |\n|---|---|---|---|")
+    for name, found in runs.items():
+        cells = []
+        for key in ("wall", "cpu"):
+            values = [run[key] for run in found]
+            cells.append(f"{statistics.median(values):.2f} [{min(values):.2f} - {max(values):.2f}]")
+        print(f"| {name} | {cells[0]} | {cells[1]} | {', '.join(sorted({r['digest'] for r in found}))} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,8 +258,13 @@ def main() -> int:
     parser.add_argument("--full-sequential", action="store_true",
                         help="the kumactl pattern on the whole 10,000-policy zone (~4 minutes)")
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--kube-pairs", type=int, default=0,
+                        help="only the Kubernetes path at 600 policies, this many times with each kubeconfig")
     args = parser.parse_args()
     latency = args.latency_ms / 1000
+    if args.kube_pairs:
+        _kube_pairs(args.kube_pairs, latency)
+        return 0
     print(f"# {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}")
     _zone(600, 3, latency, args)
