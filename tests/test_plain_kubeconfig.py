@@ -53,7 +53,7 @@ def _library_endpoint(path: str, context: str = "mesh-zone") -> kube.KubeEndpoin
     import components.plain_kubeconfig as plain
 
     original = plain.plain_credentials
-    plain.plain_credentials = lambda *_: None  # type: ignore[assignment]
+    plain.plain_credentials = lambda *_: None
     try:
         return kube.endpoint(context, path)
     finally:
@@ -69,7 +69,7 @@ def _comparable(found: kube.KubeEndpoint) -> tuple[object, ...]:
             found.authorization)
 
 
-PLAIN_CASES = {
+PLAIN_CASES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
     "token and CA data, trailing slash": (
         {"server": "https://10.0.0.1:6443/", "certificate-authority-data": _b64(CA_PEM)},
         {"token": "plain-token"}),
