@@ -6,7 +6,9 @@ Each way runs `python -m components.export` as a fresh process (interpreter star
 requests, YAML), with the requests both servers saw and the client's CPU time:
   kumactl  = the zone API one request at a time (kumactl's pattern: `--api-url --concurrency 1`);
   zone API = `--api-url`, one GET per object, N in flight (16, 32 and 64 are measured);
-  kube     = `--kube-context`, one LIST per kind and page in the zone's Kubernetes API.
+  kube     = `--kube-context`, one LIST per kind and page in the zone's Kubernetes API; once with a
+             token in the kubeconfig (read without the `kubernetes` library), once with a
+             tokenFile (read by the library, as exec and auth-provider contexts are).
 Zones: 600 policies over 3 meshes, and 10,000 over 10. At 10,000 the kumactl pattern is measured
 on one mesh's slice (a tenth) and scaled by the request count, unless --full-sequential.
 
@@ -17,7 +19,7 @@ Bounds (latency x round trips that must follow one another):
             every mesh, `limit` 500).
 The export phase alone (in this process, no interpreter start or YAML) is compared with them.
 
-    python bench/export.py [--quick] [--full-sequential]
+    python bench/export.py [--quick] [--full-sequential] [--kube-pairs N]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,6 +123,12 @@ class _Servers:
             f"clusters: [{{name: zone, cluster: {{server: '{self.kube_url}'}}}}]\n"
             "users: [{name: u, user: {token: kube-bearer-token}}]\n"
             "contexts: [{name: zone, context: {cluster: zone, user: u}}]\n")
+        # The same context with a tokenFile, which only the `kubernetes` library reads
+        # (components/clients/plain_kubeconfig.py): what an exec or auth-provider context costs.
+        (self.kubeconfig.parent / "token").write_text("kube-bearer-token")
+        self.kubeconfig_library = self.kubeconfig.parent / "kubeconfig-library"
+        self.kubeconfig_library.write_text(self.kubeconfig.read_text().replace(
+            "{token: kube-bearer-token}", f"{{tokenFile: '{self.kubeconfig.parent / 'token'}'}}"))
 
     def counts(self) -> tuple[int, int]:
         self._conn.send("counts")
@@ -176,6 +185,8 @@ def _zone(resources: int, meshes: int, latency: float, args: argparse.Namespace)
                                                        "--concurrency", str(n))
         runs["kube"] = _process(servers, "--kube-context", "zone", "--kubeconfig",
                                 str(servers.kubeconfig))
+        runs["kube, kubeconfig read by the library"] = _process(
+            servers, "--kube-context", "zone", "--kubeconfig", str(servers.kubeconfig_library))
         phase = _kube_phase(servers)
         if resources <= 1000 or args.full_sequential:
             runs["kumactl pattern"] = _process(servers, "--api-url", servers.zone_url,
@@ -206,7 +217,7 @@ def _zone(resources: int, meshes: int, latency: float, args: argparse.Namespace)
         if name.startswith("zone API"):
             n = int(name.split(", ")[1].split()[0])
             bound = max(zone_chain, math.ceil(run["requests"] / n)) * latency
-        elif name == "kube":
+        elif name.startswith("kube"):
             bound = kube_chain * latency
         else:
             bound = run["requests"] * latency
@@ -217,6 +228,28 @@ def _zone(resources: int, meshes: int, latency: float, args: argparse.Namespace)
           f"bound ({kube_chain} round trips x {latency * 1000:g} ms)")
 
 
+def _kube_pairs(pairs: int, latency: float) -> None:
+    """The Kubernetes path at 600 policies with each kubeconfig, alternately: on a shared machine
+    one run of each is within the noise, the medians of many are not."""
+    servers = _Servers(600, 3, None, latency)
+    runs: dict[str, list[dict[str, Any]]] = {"token (read without the library)": [],
+                                             "tokenFile (read by the library)": []}
+    try:
+        for _ in range(pairs):
+            for name, config in zip(runs, (servers.kubeconfig, servers.kubeconfig_library), strict=True):
+                runs[name].append(_process(servers, "--kube-context", "zone", "--kubeconfig", str(config)))
+    finally:
+        servers.stop()
+    print(f"\n## The Kubernetes path at 600 policies, {pairs} alternating pairs: median [min - max]")
+    print("| kubeconfig | wall (s) | client CPU (s) | output |\n|---|---|---|---|")
+    for name, found in runs.items():
+        cells = []
+        for key in ("wall", "cpu"):
+            values = [run[key] for run in found]
+            cells.append(f"{statistics.median(values):.2f} [{min(values):.2f} - {max(values):.2f}]")
+        print(f"| {name} | {cells[0]} | {cells[1]} | {', '.join(sorted({r['digest'] for r in found}))} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -225,8 +258,13 @@ def main() -> int:
     parser.add_argument("--full-sequential", action="store_true",
                         help="the kumactl pattern on the whole 10,000-policy zone (~4 minutes)")
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--kube-pairs", type=int, default=0,
+                        help="only the Kubernetes path at 600 policies, this many times with each kubeconfig")
     args = parser.parse_args()
     latency = args.latency_ms / 1000
+    if args.kube_pairs:
+        _kube_pairs(args.kube_pairs, latency)
+        return 0
     print(f"# {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}")
     _zone(600, 3, latency, args)

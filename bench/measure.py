@@ -44,6 +44,9 @@ class Run:
     stdout: str
     stderr: str
     load: tuple[float, float, float]
+    # CPU seconds by program (the basename of argv[0]), as last seen while polling: a process's
+    # CPU after its last poll is missed, so the parts add up to a little less than cpu_s.
+    cpu_by_program: dict[str, float] = field(default_factory=dict)
 
     @property
     def timed_out(self) -> bool:
@@ -66,7 +69,11 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss_kb(root: int) -> int:
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_kb(root: int, cpu_seen: dict[int, tuple[str, float]] | None = None) -> int:
+    """The summed RSS of root's tree; with cpu_seen, each process's program and CPU so far too."""
     children = _children_map()
     total, todo = 0, [root]
     while todo:
@@ -75,7 +82,16 @@ def tree_rss_kb(root: int) -> int:
         try:
             with open(f"/proc/{pid}/statm", "rb") as statm:
                 total += int(statm.read().split()[1]) * _PAGE_KB
-        except OSError:
+            if cpu_seen is not None:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    program = os.path.basename(cmdline.read().split(b"\0", 1)[0].decode(errors="replace"))
+                # A zombie's cmdline is empty: keep the name seen while it ran.
+                program = program or cpu_seen.get(pid, ("?", 0.0))[0]
+                # utime and stime: fields 14 and 15 of stat, 12 and 13 after the command name.
+                cpu_seen[pid] = (program, (int(fields[11]) + int(fields[12])) / _TICKS)
+        except (OSError, IndexError, ValueError):
             continue
     return total
 
@@ -113,6 +129,7 @@ def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[s
             process.stdin.write(stdin_text)
             process.stdin.close()
         peak_kb = 0
+        cpu_seen: dict[int, tuple[str, float]] = {}
         returncode: int | None = None
         rusage = None
         while True:
@@ -122,7 +139,7 @@ def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[s
                 rusage = usage
                 process.returncode = returncode
                 break
-            peak_kb = max(peak_kb, tree_rss_kb(process.pid))
+            peak_kb = max(peak_kb, tree_rss_kb(process.pid, cpu_seen))
             if time.monotonic() - start > timeout_s:
                 kill_session(process.pid)
                 _, status, rusage = os.wait4(process.pid, 0)
@@ -137,7 +154,10 @@ def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[s
     for suffix in (".out", ".err"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
     cpu = (rusage.ru_utime + rusage.ru_stime) if rusage is not None else float("nan")
-    return Run(argv, wall, peak_kb / 1024, cpu, returncode, stdout, stderr, load)
+    by_program: dict[str, float] = {}
+    for program, seconds in cpu_seen.values():
+        by_program[program] = by_program.get(program, 0.0) + seconds
+    return Run(argv, wall, peak_kb / 1024, cpu, returncode, stdout, stderr, load, by_program)
 
 
 # -- inotify, through libc (no package needed) ----------------------------------------------------

@@ -96,9 +96,14 @@ def _stack_env(stack: Pulumi, skip_checkpoints: bool) -> dict[str, str]:
     return env
 
 
-def _pulumi(stack: Pulumi, *args: str, cap_s: float, skip_checkpoints: bool = False) -> Run:
+def _pulumi(stack: Pulumi, *args: str, cap_s: float, skip_checkpoints: bool = False,
+            grpc_log: Path | None = None) -> Run:
     argv = [stack.tools.path("pulumi"), "--non-interactive", *args, "--stack", stack.stack]
-    return run_measured(argv, cwd=stack.project, env=_stack_env(stack, skip_checkpoints), timeout_s=cap_s)
+    env = _stack_env(stack, skip_checkpoints)
+    if grpc_log is not None:
+        # Every gRPC call (language host -> engine, engine -> providers) with its start and duration.
+        env["PULUMI_DEBUG_GRPC"] = str(grpc_log)
+    return run_measured(argv, cwd=stack.project, env=env, timeout_s=cap_s)
 
 
 def _stack_dir(stack: Pulumi) -> Path:
@@ -234,7 +239,9 @@ def _as_stored(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- one size -------------------------------------------------------------------------------------
 
 def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alternatives: bool,
-             keep: Path | None, program: bool = True) -> Figures:
+             keep: Path | None, program: bool = True, first_preview: bool = True,
+             grpc_log: Path | None = None, profile: Path | None = None,
+             preview_skips: bool = False, preview_only: bool = False) -> Figures:
     figures = Figures(n, skip_checkpoints=skip_checkpoints)
     with contextlib.ExitStack() as stack_of:
         work = keep / f"n{n}" if keep else Path(stack_of.enter_context(
@@ -250,32 +257,43 @@ def one_size(tools: Tools, n: int, *, cap_s: float, skip_checkpoints: bool, alte
         figures.documents = sum(1 for d in yaml.safe_load_all(resources.read_text()) if d)
         print(f"  N={n}: {figures.documents} documents, export {_fmt(figures.export)}", flush=True)
 
-        _crds_and_namespace(clusters, "plain")
-        figures.kubectl = run_measured(
-            [tools.path("kubectl"), "--kubeconfig", str(clusters.kubeconfig), "--context", "plain",
-             "apply", "-f", str(resources)], timeout_s=cap_s)
-        _check(figures.kubectl, "kubectl apply")
-        print(f"    (a) kubectl apply {_fmt(figures.kubectl)}", flush=True)
+        if not preview_only:
+            _crds_and_namespace(clusters, "plain")
+            figures.kubectl = run_measured(
+                [tools.path("kubectl"), "--kubeconfig", str(clusters.kubeconfig), "--context", "plain",
+                 "apply", "-f", str(resources)], timeout_s=cap_s)
+            _check(figures.kubectl, "kubectl apply")
+            print(f"    (a) kubectl apply {_fmt(figures.kubectl)}", flush=True)
 
         if not program:
             if alternatives:
                 _alternatives(tools, work, clusters, resources, figures, cap_s, work / "pulumi-home")
             return figures
         stack = _program_stack(tools, work, clusters, fake.base_url, trustme.CA())
-        figures.preview = _pulumi(stack, "preview", cap_s=cap_s)
-        _check(figures.preview, "pulumi preview")
-        print(f"    (b) pulumi preview {_fmt(figures.preview)}", flush=True)
+        if first_preview:
+            # The CLI's own pprof CPU profile of the preview: `go tool pprof -top <file>.<pid>.cpu`.
+            profiling = ["--profiling", str(profile / f"n{n}-preview")] if profile else []
+            figures.preview = _pulumi(stack, "preview", *profiling, cap_s=cap_s,
+                                      skip_checkpoints=skip_checkpoints and preview_skips,
+                                      grpc_log=grpc_log / f"n{n}-preview.jsonl" if grpc_log else None)
+            _check(figures.preview, "pulumi preview")
+            print(f"    (b) pulumi preview {_fmt(figures.preview)}; {_cpu_parts(figures.preview)}",
+                  flush=True)
+        if preview_only:
+            return figures
         figures.up, figures.up_writes = _measured_up(stack, PROJECT, cap_s=cap_s,
                                                      skip_checkpoints=skip_checkpoints)
         _check(figures.up, "pulumi up")
-        print(f"    (b) pulumi up {_fmt(figures.up)}, state writes/bak/bytes {figures.up_writes}",
-              flush=True)
+        print(f"    (b) pulumi up {_fmt(figures.up)}, state writes/bak/bytes {figures.up_writes}; "
+              f"{_cpu_parts(figures.up)}", flush=True)
         state = _stack_dir(stack) / "bench.json"
         figures.state_bytes = state.stat().st_size if state.exists() else 0
         if not figures.up.timed_out:
-            figures.no_change = _pulumi(stack, "preview", "--expect-no-changes", cap_s=cap_s)
+            figures.no_change = _pulumi(stack, "preview", "--expect-no-changes", cap_s=cap_s,
+                                        skip_checkpoints=skip_checkpoints and preview_skips)
             changed = "" if figures.no_change.returncode == 0 else " (changes proposed: see below)"
-            print(f"    (b) no-change preview {_fmt(figures.no_change)}{changed}", flush=True)
+            print(f"    (b) no-change preview {_fmt(figures.no_change)}{changed}; "
+                  f"{_cpu_parts(figures.no_change)}", flush=True)
             if changed:
                 print(figures.no_change.stdout[-3000:], flush=True)
         if alternatives:
@@ -293,6 +311,14 @@ def _fmt(run: Run | None) -> str:
         return "-"
     wall = f">{run.wall_s:.0f} s (killed at the cap)" if run.timed_out else f"{run.wall_s:.1f} s"
     return f"{wall}, {run.peak_rss_mb:.0f} MB, cpu {run.cpu_s:.1f} s, load {run.load[0]:.1f}"
+
+
+def _cpu_parts(run: Run | None) -> str:
+    if run is None or not run.cpu_by_program:
+        return ""
+    parts = sorted(run.cpu_by_program.items(), key=lambda item: -item[1])
+    return "cpu by program: " + ", ".join(
+        f"{name} {seconds:.1f} s" for name, seconds in parts if seconds >= 0.1)
 
 
 def _ratio(b: Run | None, a: Run | None) -> str:
@@ -346,6 +372,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="comma-separated sizes at which to also measure per-object vs ConfigGroup")
     parser.add_argument("--no-program", action="store_true",
                         help="only (a) and the alternatives, not the program's (b)")
+    parser.add_argument("--no-first-preview", action="store_true",
+                        help="go straight to `pulumi up --skip-preview` (a preview writes no state, so"
+                             " the up starts from the same state either way)")
+    parser.add_argument("--grpc-log", type=Path,
+                        help="log the first preview's gRPC calls (PULUMI_DEBUG_GRPC) into this directory;"
+                             " the logging adds CPU: that preview's figures are then not comparable")
+    parser.add_argument("--profile", type=Path,
+                        help="write the CLI's CPU and memory profiles of the first preview into this"
+                             " directory (pulumi --profiling)")
+    parser.add_argument("--previews-skip-checkpoints", action="store_true",
+                        help="where `up` skips checkpoints, the previews run with the setting too (the"
+                             " 3.274 CLI's preview serializes the whole snapshot per step unless set)")
+    parser.add_argument("--first-preview-only", action="store_true",
+                        help="only the export and the program's first preview (no kubectl, up, ...)")
     parser.add_argument("--keep", type=Path, help="keep the work directories here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -360,7 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(one_size(tools, n, cap_s=args.cap_minutes * 60,
                                 skip_checkpoints=n >= args.skip_checkpoints_from,
                                 alternatives=n in alternatives, keep=args.keep,
-                                program=not args.no_program))
+                                program=not args.no_program,
+                                first_preview=not args.no_first_preview, grpc_log=args.grpc_log,
+                                profile=args.profile, preview_skips=args.previews_skip_checkpoints,
+                                preview_only=args.first_preview_only))
         if args.json:
             args.json.write_text(json.dumps([_as_json(f) for f in results], indent=1))
     print()
@@ -371,7 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _as_json(f: Figures) -> dict[str, Any]:
     def run(r: Run | None) -> dict[str, Any] | None:
         return None if r is None else {"wall_s": r.wall_s, "peak_rss_mb": r.peak_rss_mb, "cpu_s": r.cpu_s,
-                                       "timed_out": r.timed_out, "load": r.load}
+                                       "timed_out": r.timed_out, "load": r.load,
+                                       "cpu_by_program": r.cpu_by_program}
     return {"n": f.n, "documents": f.documents, "export": run(f.export), "kubectl": run(f.kubectl),
             "preview": run(f.preview), "up": run(f.up), "up_writes": f.up_writes,
             "state_bytes": f.state_bytes, "no_change": run(f.no_change),

@@ -82,7 +82,7 @@ def test_url_userinfo_is_masked_in_client_errors() -> None:
 
 def test_url_userinfo_is_masked_in_config_errors() -> None:
     message = problems(raw(zones=[{"name": "z", "kubeContext": "c",
-                                   "apiUrl": f"ftp://ops:{canaries.PASSWORD}@host"}]))
+                                   "api": {"url": f"ftp://ops:{canaries.PASSWORD}@host"}}]))
     assert "zones[0].api.url" in message and canaries.PASSWORD not in message
 
 
