@@ -179,7 +179,7 @@ def test_a_slow_global_ends_in_bounded_time(fake_global):
 
 def test_nothing_listening_names_the_address_and_the_key():
     with pytest.raises(ZoneTokenError, match=r"Cannot connect to http://127\.0\.0\.1:9/config.*"
-                                             r"global\.apiUrl"):
+                                             r"global\.api\.url"):
         issue_zone_token(spec(url="http://127.0.0.1:9"))
 
 
@@ -202,7 +202,7 @@ def test_kubectl_that_never_forwards_is_stopped_in_bounded_time(tmp_path):
 
 
 def test_missing_kubectl_says_what_to_install_or_set():
-    with pytest.raises(ZoneTokenError, match=r"not found: install kubectl, or set global\.apiUrl"):
+    with pytest.raises(ZoneTokenError, match=r"not found: install kubectl, or set global\.api\.url"):
         issue_zone_token(spec(kubectl="/nonexistent/kubectl"))
 
 
@@ -258,7 +258,7 @@ def test_the_admin_token_is_read_in_the_vouching_zones_cluster_when_named(fake_g
 
 def test_a_refused_token_from_config_is_named_by_its_key(fake_global):
     fake_global.status = 401
-    with pytest.raises(ZoneTokenError, match=r"refused mesh-federation:zones\[0\]\.apiToken"):
+    with pytest.raises(ZoneTokenError, match=r"refused mesh-federation:zones\[0\]\.api\.token"):
         issue_zone_token(spec(url=fake_global.url, token="t",
                               token_source="mesh-federation:zones[0].api.token"))
 
