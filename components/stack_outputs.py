@@ -14,13 +14,15 @@ import pulumi
 from components.config import FederationConfig
 from components.export import counts_by_kind
 from components.program import Federation
+from components.redaction import redact_url
 from components.rules.api_specs import port_forward_hint
 from components.rules.chart_names import control_plane_service
 from components.rules.products import API_PORT
 
 
 def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
-    api_url = cfg.global_.api_url or f"http://localhost:{API_PORT}"
+    # A URL given with userinfo (http://user:password@host) is shown without it.
+    api_url = redact_url(cfg.global_.api_url or f"http://localhost:{API_PORT}")
     zones_out: dict[str, Any] = {}
     for zone in cfg.zones:
         copied = federation.documents.get(zone.name)

@@ -279,3 +279,31 @@ def test_the_program_gives_each_zone_export_its_deadline(monkeypatch: Any) -> No
     zone_exports.export_from_zone(cfg, cfg.zones[0], 0)
     assert seen[0].deadline_seconds == 42
     assert seen[0].deadline_setting == "mesh-federation:exportDeadlineSeconds"
+
+
+def test_url_userinfo_is_masked_in_program_errors_and_outputs() -> None:
+    """Errors the program raises and its stack outputs show a URL without its userinfo (issue
+    12: "redact userinfo everywhere a URL is shown")."""
+    import dataclasses
+
+    from components.rules.preflight import PreflightError, preflight
+    from components.stack_outputs import outputs
+    from tests import factories
+
+    url = f"http://ops:{canaries.PASSWORD}@zone.example:5681"
+    cfg = factories.config(zones=[{"name": "zone-1", "kubeContext": "mesh-zone", "api": {"url": url}}],
+                           **{"global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example",
+                                        "api": {"url": url}}})
+    info = dataclasses.replace(factories.export_result([]).control_plane, mode="global")
+    with pytest.raises(PreflightError) as refused:
+        preflight(cfg, 0, cfg.zones[0], info, [])
+    assert "http://***@zone.example:5681" in str(refused.value)
+    assert canaries.PASSWORD not in str(refused.value)
+
+    from types import SimpleNamespace
+
+    nothing_run = SimpleNamespace(documents={}, checks={},
+                                  global_=SimpleNamespace(kds_url="grpcs://k:5685", kds_ca_cert=None))
+    shown = outputs(cfg, nothing_run)  # type: ignore[arg-type]  # only what outputs reads
+    assert canaries.PASSWORD not in json.dumps({k: v for k, v in shown.items() if isinstance(v, str)})
+    assert shown["globalApiUrl"] == "http://***@zone.example:5681"

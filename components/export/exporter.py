@@ -34,6 +34,7 @@ from components.export.model import (
     ExportOptions,
     ExportResult,
 )
+from components.redaction import redact_url
 
 Progress = Callable[[str], None]
 Item = Mapping[str, Any]
@@ -392,7 +393,7 @@ class _Run:
         except NotFound as error:
             raise ExportError(
                 f"{type_name} {name!r} was listed a moment ago but is gone now (HTTP 404 on "
-                f"{error.url}): it was deleted while the export ran. Re-run the export") from None
+                f"{redact_url(error.url)}): it was deleted while the export ran. Re-run the export") from None
 
     def _finalize(
         self, obj: Mapping[str, Any], mesh_universal: Item | None = None

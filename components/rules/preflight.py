@@ -36,8 +36,9 @@ def preflight(cfg: FederationConfig, index: int, zone: ZoneConfig, info: Control
     warnings: list[str] = []
     if info.mode == "global":
         raise PreflightError(
-            f"{key} ({zone.name}): the API at {zone.api_url or zone.kube_context} is a global control "
-            "plane, not a zone: point the zone's api.url / kubeContext at the zone's control plane")
+            f"{key} ({zone.name}): the API at {redact_url(zone.api_url or zone.kube_context)} is a "
+            "global control plane, not a zone: point the zone's api.url / kubeContext at the "
+            "zone's control plane")
 
     zone_version, chart_version = version_tuple(info.version), version_tuple(cfg.chart_version)
     if zone_version and chart_version and chart_version < zone_version:
