@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from tests.export.fake_zone import FakeZone
+from tests.signals import default_interrupt_signals
 from tests.test_end_to_end import TOKEN, serve_zone
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,7 +102,8 @@ def test_an_interrupted_export_ends_the_program_at_once_in_one_line(
     process = subprocess.Popen(
         [sys.executable, "-c", PROGRAM, json.dumps(config)], cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_interrupt_signals)
     try:
         zones.stuck.wait(60)  # every zone has a read hanging
         process.send_signal(sig)

@@ -124,7 +124,13 @@ class _Run:
     def drain(self) -> None:
         """Run callbacks as futures finish (main thread only) until none is left."""
         while self.pending:
-            future = self.finished.get()
+            try:
+                # Timed: a signal handler (Ctrl-C, components/export/cli.py stopping_at_once)
+                # runs only when the main thread returns to the interpreter, which an untimed
+                # wait on the queue's lock may not do until a read in flight ends.
+                future = self.finished.get(timeout=0.2)
+            except queue.Empty:
+                continue
             on_done = self.pending.pop(future)
             on_done(future.result())  # re-raises the worker's exception
 

@@ -18,6 +18,8 @@ from fake_zone import FakeZone
 from test_cli import REPO, cli
 from zone_data import zone_objects
 
+from tests.signals import default_interrupt_signals
+
 TOKEN = "zone-token-Zm9vYmFyYmF6"
 
 
@@ -121,7 +123,8 @@ def test_an_interrupted_export_exits_at_once_with_nothing(
     process = subprocess.Popen(
         [sys.executable, "-m", "components.export", "--api-url", zone.base_url,
          "--system-namespace", "kuma-system", "--read-timeout", "120", "-o", str(out)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_interrupt_signals)
     try:
         assert stuck.wait(60), "the export never reached the hanging reads"
         process.send_signal(sig)
