@@ -19,7 +19,7 @@ from components.clients.kube_api import KubeApiClient
 from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.config import NAMESPACE, FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, export_zone
-from components.export.cli import stopping_at_once
+from components.interrupt import stopping_at_once
 from components.rules.api_specs import port_forward_hint
 from components.rules.chart_names import control_plane_service
 from components.rules.forward_compat import mesh_name_warnings

@@ -3,7 +3,7 @@
 A test run started in the background by a non-interactive shell (`cmd &`, `nohup`, a CI runner's
 job) inherits SIGINT set to ignored: POSIX shells ignore SIGINT and SIGQUIT in asynchronous lists
 without job control, and an ignored signal stays ignored across exec. The export and the program
-leave a signal the process was started ignoring alone, on purpose (components/export/cli.py,
+leave a signal the process was started ignoring alone, on purpose (components/interrupt.py,
 stopping_at_once), so a test of their Ctrl-C handling starts its child with the signals at their
 defaults, as a terminal or Pulumi's language host would.
 """

@@ -12,23 +12,19 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 
 from components.export.model import DEFAULT_DEADLINE_SECONDS, PROFILES
+from components.interrupt import EXIT_INTERRUPTED, stopping_at_once
 from components.redaction import CredentialError, Redactor, clean_credential, redact_url
 
 TOKEN_ENV = "KUMA_API_TOKEN"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # as a shell reports a command ended by SIGINT
 
 # The messages of this run are masked with it once the token is known.
 _redact = Redactor()
@@ -145,55 +141,6 @@ def _token(args: argparse.Namespace) -> tuple[str | None, str]:
 def _fail(message: str) -> int:
     print(f"error: {_redact(message)}", file=sys.stderr, flush=True)
     return EXIT_FAILED
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C is (the export waits for nothing either way)."""
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated()
-
-
-def _interrupted(why: str, outcome: str) -> None:
-    """Stop now: no traceback, nothing on stdout, no file; requests still in flight are not
-    waited for (their reads could take the whole read timeout)."""
-    # A second signal (the Pulumi CLI signals the program's whole process group as well as
-    # the program) must not break this line into a traceback.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
-    print(f"error: {why}: {outcome}", file=sys.stderr, flush=True)
-    os._exit(EXIT_INTERRUPTED)
-
-
-@contextmanager
-def stopping_at_once(outcome: str = "nothing was exported") -> Iterator[None]:
-    """Within it, Ctrl-C (SIGINT) or SIGTERM ends the process at once: one line on stderr
-    (`error: interrupted: <outcome>`), exit status 130, no traceback, nothing waited for.
-
-    The export command runs in it, and so does the program's export of its zones: on Ctrl-C
-    during `pulumi up` the Pulumi CLI cancels the Python language host, which sends the program
-    SIGINT (pulumi-language-python's Run: `cmd.Cancel` signals os.Interrupt; the CLI's plugin
-    Kill then sends SIGINT to the plugin's process group) and kills it 5 s later: without this,
-    the program would wait for every read in flight and end killed, with a traceback. Outside
-    the main thread (where no signal handler can be set) it changes nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, handler)
-                for signum, handler in ((signal.SIGINT, signal.default_int_handler),
-                                        (signal.SIGTERM, _on_sigterm))
-                # A signal the process was started ignoring (nohup) stays ignored.
-                if signal.getsignal(signum) is not signal.SIG_IGN}
-    try:
-        yield
-    except _Terminated:
-        _interrupted("terminated", outcome)
-    except KeyboardInterrupt:
-        _interrupted("interrupted", outcome)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _write_atomically(path: str, text: str) -> None:

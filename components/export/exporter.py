@@ -125,7 +125,7 @@ class _Run:
         """Run callbacks as futures finish (main thread only) until none is left."""
         while self.pending:
             try:
-                # Timed: a signal handler (Ctrl-C, components/export/cli.py stopping_at_once)
+                # Timed: a signal handler (Ctrl-C, components/interrupt.py stopping_at_once)
                 # runs only when the main thread returns to the interpreter, which an untimed
                 # wait on the queue's lock may not do until a read in flight ends.
                 future = self.finished.get(timeout=0.2)
