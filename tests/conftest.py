@@ -10,9 +10,32 @@ from tests.fake_kube import kubeconfig
 __all__ = ["kubeconfig"]
 
 
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import pytest
 
 from tests import canaries
+
+
+@pytest.fixture
+def stack_config() -> Iterator[Callable[[dict[str, Any], list[str]], None]]:
+    """Set the namespace's config as the Python language host hands it to a program after
+    `pulumi config set [--secret] [--path]`: plain values as text, objects as JSON, and the
+    top-level keys holding a secret (`--secret --path 'zones[0].api.token'` makes `zones` one)
+    in the secret keys (PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS, read through
+    pulumi.runtime.set_all_config)."""
+    import pulumi.runtime
+
+    def set_config(config: dict[str, Any], secret_keys: list[str]) -> None:
+        pulumi.runtime.set_all_config(
+            {f"mesh-federation:{k}": v if isinstance(v, str) else json.dumps(v)
+             for k, v in config.items()},
+            [f"mesh-federation:{k}" for k in secret_keys])
+
+    yield set_config
+    pulumi.runtime.set_all_config({}, [])
 
 
 @pytest.hookimpl(hookwrapper=True)

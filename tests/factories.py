@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from components.clients.kuma_api import ApiTarget
 from components.config import FederationConfig, parse_config
 from components.export.model import ControlPlaneInfo, ExportResult
 
@@ -56,3 +57,25 @@ def standard_documents(policies: int = 3) -> list[dict[str, Any]]:
     return [mesh("default"), secret("default.ca-builtin-cert-ca-1"),
             *[policy(f"timeout-{i}") for i in range(policies)],
             secret("user-token-signing-key-1", kind="system.kuma.io/global-secret", mesh_name=None)]
+
+
+def recorded_export_targets(monkeypatch: Any) -> list[ApiTarget]:
+    """The targets the program's zone export hands its Kuma API client, recorded: the client
+    and the export itself are replaced, so nothing is requested."""
+    from components import zone_exports
+
+    seen: list[ApiTarget] = []
+
+    class Recording:
+        def __init__(self, target: ApiTarget, **_: object) -> None:
+            seen.append(target)
+
+        def __enter__(self) -> Recording:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    monkeypatch.setattr(zone_exports, "KumaApiClient", Recording)
+    monkeypatch.setattr(zone_exports, "export_zone", lambda client, options, progress: None)
+    return seen

@@ -261,20 +261,7 @@ def test_the_program_gives_each_zone_export_its_deadline(monkeypatch: Any) -> No
     from components import zone_exports
     from tests import factories
 
-    seen: list[ApiTarget] = []
-
-    class Recording:
-        def __init__(self, target: ApiTarget, **_: object) -> None:
-            seen.append(target)
-
-        def __enter__(self) -> Recording:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-    monkeypatch.setattr(zone_exports, "KumaApiClient", Recording)
-    monkeypatch.setattr(zone_exports, "export_zone", lambda client, options, progress: None)
+    seen = factories.recorded_export_targets(monkeypatch)
     cfg = factories.config(exportDeadlineSeconds=42)
     zone_exports.export_from_zone(cfg, cfg.zones[0], 0)
     assert seen[0].deadline_seconds == 42

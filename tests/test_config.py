@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +249,18 @@ def _read(cfg: Any, new: str) -> Any:
 RENAMED_PAIRS = [(old.replace("[]", "[0]"), new.replace("[]", "[0]")) for old, new in RENAMED]
 
 
+def _renamed_case(new: str, tmp_path: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """A renamed key's case: the value to set, what the program reads from it, and a config
+    holding what that key needs beside it (the key itself not set yet)."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    value, read, needs = _renamed_cases(bundle)[new]
+    config = raw()
+    for path, other in needs.items():
+        _put(config, path, other)
+    return value, read, config
+
+
 def test_every_renamed_key_has_a_case() -> None:
     assert {new for _, new in RENAMED_PAIRS} == set(_renamed_cases(Path("x")))
 
@@ -258,12 +268,7 @@ def test_every_renamed_key_has_a_case() -> None:
 @pytest.mark.parametrize(("old", "new"), RENAMED_PAIRS)
 def test_a_renamed_key_is_read_under_its_new_name_without_a_warning(old: str, new: str,
                                                                      tmp_path: Path) -> None:
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    value, read, needs = _renamed_cases(bundle)[new]
-    config = raw()
-    for path, other in needs.items():
-        _put(config, path, other)
+    value, read, config = _renamed_case(new, tmp_path)
     cfg = parse_config(_put(config, new, value))
     assert _read(cfg, new) == read
     assert cfg.warnings == ()
@@ -272,12 +277,7 @@ def test_a_renamed_key_is_read_under_its_new_name_without_a_warning(old: str, ne
 @pytest.mark.parametrize(("old", "new"), RENAMED_PAIRS)
 def test_an_old_key_still_works_and_warns_naming_the_new_one(old: str, new: str,
                                                              tmp_path: Path) -> None:
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    value, read, needs = _renamed_cases(bundle)[new]
-    config = raw()
-    for path, other in needs.items():
-        _put(config, path, other)
+    value, read, config = _renamed_case(new, tmp_path)
     cfg = parse_config(_put(config, old, value))
     assert _read(cfg, new) == read
     [warning] = cfg.warnings
@@ -293,12 +293,7 @@ def test_an_old_key_still_works_and_warns_naming_the_new_one(old: str, new: str,
 @pytest.mark.parametrize(("old", "new"), RENAMED_PAIRS)
 def test_an_old_key_and_its_new_one_both_set_are_refused_naming_both(old: str, new: str,
                                                                       tmp_path: Path) -> None:
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    value, _, needs = _renamed_cases(bundle)[new]
-    config = raw()
-    for path, other in needs.items():
-        _put(config, path, other)
+    value, _, config = _renamed_case(new, tmp_path)
     message = problems(_put(_put(config, new, value), old, value))
     assert f"{old} and {new} are both set: {old} is the old name of {new}" in message
     nested = "." in old or "[" in old
@@ -367,21 +362,6 @@ def test_the_stack_files_use_the_new_key_names() -> None:
 ZONE_TOKEN_CANARY = "zone-admin-token-canary-never-in-plaintext"
 GLOBAL_TOKEN_CANARY = "global-admin-token-canary-never-in-plaintext"
 
-
-@pytest.fixture
-def stack_config() -> Iterator[Callable[[dict[str, Any], list[str]], None]]:
-    """Set the namespace's config as the engine does: plain values as text, objects as JSON,
-    and the keys holding a secret (`--secret --path 'zones[0].api.token'` makes `zones` one)."""
-    import pulumi.runtime
-
-    def set_config(config: dict[str, Any], secret_keys: list[str]) -> None:
-        pulumi.runtime.set_all_config(
-            {f"mesh-federation:{k}": v if isinstance(v, str) else json.dumps(v)
-             for k, v in config.items()},
-            [f"mesh-federation:{k}" for k in secret_keys])
-
-    yield set_config
-    pulumi.runtime.set_all_config({}, [])
 
 
 @pytest.mark.parametrize("preview", [True, False])

@@ -245,33 +245,17 @@ def test_the_globals_namespace_survives_a_run_without_certificates_or_license(pr
 HELM_SECRET = "helm-value-do-not-leak"
 
 
-@pytest.fixture
-def secret_config() -> Any:
-    """Stack config as the Python language host hands it to a program after `pulumi config set
-    --secret --path`: the whole top-level key decrypted, its name in the secret keys
-    (PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS, read through pulumi.runtime.set_all_config)."""
-    import pulumi.runtime
-
-    def set_config(config: dict[str, Any], secret_keys: list[str]) -> None:
-        pulumi.runtime.set_all_config(
-            {f"mesh-federation:{k}": v if isinstance(v, str) else json.dumps(v)
-             for k, v in config.items()},
-            [f"mesh-federation:{k}" for k in secret_keys])
-
-    yield set_config
-    pulumi.runtime.set_all_config({}, [])
-
 
 @pytest.mark.parametrize("preview", [True, False])
 @pytest.mark.parametrize("install", ["brownfield", "greenfield"])
-def test_helm_values_set_as_secrets_stay_secrets_in_every_input(secret_config, preview, install):
+def test_helm_values_set_as_secrets_stay_secrets_in_every_input(stack_config, preview, install):
     """Issue 11, item 10: `pulumi config set --secret --path 'zones[0].values...'` (and the
     same under global.values) never reaches the release's values or the upgrade's stdin in
     plaintext."""
     from components.config import load_config
 
     secret_values = {"kuma": {"controlPlane": {"envVars": {"KMESH_VAULT_TOKEN": HELM_SECRET}}}}
-    secret_config({
+    stack_config({
         "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
                    "values": secret_values},
         "zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1",
@@ -290,11 +274,11 @@ def test_helm_values_set_as_secrets_stay_secrets_in_every_input(secret_config, p
         assert "stdin" in zone.secret_paths()
 
 
-def test_helm_values_of_a_config_key_without_secrets_stay_visible(secret_config):
+def test_helm_values_of_a_config_key_without_secrets_stay_visible(stack_config):
     """The other way: values in a key with no secret are not hidden from previews."""
     from components.config import load_config
 
-    secret_config({
+    stack_config({
         "global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
                    "values": {"kuma": {"controlPlane": {"logLevel": "debug"}}}},
         "zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "apiUrl": "http://127.0.0.1:1"}],

@@ -138,20 +138,7 @@ def test_the_command_sets_each_budget(make_zone: Callable[..., FakeZone]) -> Non
 def test_the_program_sets_each_budget_from_its_config(monkeypatch: Any) -> None:
     from components import zone_exports
 
-    seen: list[ApiTarget] = []
-
-    class Recording:
-        def __init__(self, target: ApiTarget, **_: object) -> None:
-            seen.append(target)
-
-        def __enter__(self) -> Recording:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-    monkeypatch.setattr(zone_exports, "KumaApiClient", Recording)
-    monkeypatch.setattr(zone_exports, "export_zone", lambda client, options, progress: None)
+    seen = factories.recorded_export_targets(monkeypatch)
     cfg = factories.config(advanced={"exportStatusRetries": "20", "exportConnectRetries": 3})
     zone_exports.export_from_zone(cfg, cfg.zones[0], 0)
     policy = seen[0].retry_policy()
