@@ -26,7 +26,7 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,8 +53,9 @@ class Run:
         return self.returncode is None
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
+def _process_stats() -> Iterator[tuple[int, list[bytes]]]:
+    """Every process's pid and the fields of its /proc stat after the command name (state,
+    ppid, pgrp, session, ...); processes gone meanwhile are skipped."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -64,8 +65,13 @@ def _children_map() -> dict[int, list[int]]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: fields start after the last ')'.
-        ppid = int(text[text.rindex(b")") + 2:].split(b" ", 2)[1])
-        children.setdefault(ppid, []).append(int(entry))
+        yield int(entry), text[text.rindex(b")") + 2:].split(b" ")
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for pid, fields in _process_stats():
+        children.setdefault(int(fields[1]), []).append(pid)
     return children
 
 
@@ -100,18 +106,10 @@ def kill_session(leader: int) -> None:
     """SIGKILL every process of the session `leader` started: the CLI starts each plugin in a
     process group of its own (same session), which killing the leader's group would leave
     running."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        # After the command name: state, ppid, pgrp, session.
-        if int(text[text.rindex(b")") + 2:].split(b" ", 5)[3]) == leader:
+    for pid, fields in _process_stats():
+        if int(fields[3]) == leader:  # state, ppid, pgrp, session
             with contextlib.suppress(ProcessLookupError):
-                os.kill(int(entry), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
 
 
 def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
