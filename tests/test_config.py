@@ -401,6 +401,87 @@ def test_load_config_reads_advanced_as_an_object_and_refuses_its_typos(stack_con
         error.value)
 
 
+# -- credentials set without --secret: refused, naming the key and the fix, never the value ------
+
+PLAIN_CREDENTIAL = "plaintext-credential-canary-never-shown"
+CREDENTIAL_CASES = [
+    # (the top-level key it lives in, the config, the key a message names, the key the fix sets)
+    ("license", {"license": PLAIN_CREDENTIAL}, "license", "license"),
+    ("global", {"global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                           "api": {"token": PLAIN_CREDENTIAL}}},
+     "global.api.token", "global.api.token"),
+    ("zones", {"zones": [{"name": "zone-1", "kubeContext": "mesh-zone"},
+                         {"name": "zone-2", "kubeContext": "mesh-zone-2",
+                          "api": {"url": "http://127.0.0.1:1", "token": PLAIN_CREDENTIAL}}]},
+     "zones[1].api.token", "zones[1].api.token"),
+    ("zones", {"zones": [{"name": "zone-1", "kubeContext": "mesh-zone",
+                          "apiToken": PLAIN_CREDENTIAL}]},
+     "zones[0].apiToken", "zones[0].api.token"),
+    ("zones", {"zones": [{"name": "zone-1", "kubeContext": "mesh-zone",
+                          "zoneToken": PLAIN_CREDENTIAL}]},
+     "zones[0].zoneToken", "zones[0].zoneToken"),
+    ("kdsTls", {"kdsTls": {"mode": "provided", "caCert": "ca", "serverCert": "cert",
+                           "serverKey": PLAIN_CREDENTIAL}},
+     "kdsTls.serverKey", "kdsTls.serverKey"),
+    ("zones", {"zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "values": {"kuma": {
+        "controlPlane": {"envVars": {"KUMA_STORE_POSTGRES_PASSWORD": PLAIN_CREDENTIAL}}}}}]},
+     "zones[0].values.kuma.controlPlane.envVars.KUMA_STORE_POSTGRES_PASSWORD",
+     "zones[0].values.kuma.controlPlane.envVars.KUMA_STORE_POSTGRES_PASSWORD"),
+    ("global", {"global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                           "values": {"kuma": {"controlPlane": {"tls": {"kdsGlobalServer": {
+                               "cert": "c", "key": PLAIN_CREDENTIAL}}}}}}},
+     "global.values.kuma.controlPlane.tls.kdsGlobalServer.key",
+     "global.values.kuma.controlPlane.tls.kdsGlobalServer.key"),
+]
+
+
+@pytest.mark.parametrize(("top", "config", "key", "fixed"), CREDENTIAL_CASES)
+def test_a_credential_set_without_secret_is_refused_naming_the_key_and_the_fix(
+        stack_config: Any, top: str, config: dict[str, Any], key: str, fixed: str) -> None:
+    from components.config import load_config
+
+    stack_config({**raw(), **config}, [])
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    message = str(error.value)
+    assert PLAIN_CREDENTIAL not in message
+    target = "--path 'mesh-federation:{}'" if "." in key or "[" in key else "mesh-federation:{}"
+    assert (f"{key} holds a credential set without --secret" in message
+            and f"`pulumi config rm {target.format(key)}`, then "
+                f"`pulumi config set --secret {target.format(fixed)} <value>`" in message), message
+
+
+@pytest.mark.parametrize(("top", "config", "key", "fixed"), CREDENTIAL_CASES)
+def test_the_same_credential_set_with_secret_is_accepted(
+        stack_config: Any, top: str, config: dict[str, Any], key: str, fixed: str) -> None:
+    from components.config import load_config
+
+    stack_config({**raw(), **config}, [top])
+    load_config()
+
+
+def test_a_plaintext_credential_is_refused_with_every_other_problem_at_once(stack_config: Any) -> None:
+    from components.config import load_config
+
+    stack_config({**raw(), "license": PLAIN_CREDENTIAL, "exportProfile": "everything"}, [])
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    assert [p.split(" ", 1)[0] for p in error.value.problems] == ["license", "exportProfile:"]
+
+
+def test_helm_values_that_name_a_credential_but_hold_none_are_accepted(stack_config: Any) -> None:
+    """References (a Secret's name, a key file's path) and switches are not credentials."""
+    from components.config import load_config
+
+    values = {"kuma": {"automountServiceAccountToken": "true", "controlPlane": {
+        "secrets": {"postgres": {"Secret": "pg", "Key": "password", "Env": "KUMA_STORE_POSTGRES_PASSWORD"}},
+        "tls": {"general": {"secretName": "my-tls"}},
+        "envVars": {"KUMA_GENERAL_TLS_KEY_FILE": "/tls/tls.key", "KUMA_API_SERVER_AUTH_TYPE": "tokens"}}}}
+    stack_config({**raw(), "zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "values": values}]},
+                 [])
+    assert load_config().zones[0].values == values
+
+
 # -- the newcomer's minimal stack file ------------------------------------------------------------
 
 MINIMAL = ROOT / "Pulumi.minimal.yaml.example"
