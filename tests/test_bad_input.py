@@ -315,12 +315,20 @@ CANARY_JSON = st.recursive(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(CREDENTIAL_PATHS), value=CANARY_JSON,
-       others=st.sampled_from([{}, {"exportProfile": "everything"}, {"chartVersion": "2.x"}]))
+       others=st.sampled_from([{}, {"exportProfile": "everything"}, {"chartVersion": "2.x"}]),
+       beside_a_secret=st.booleans())
 def test_a_plaintext_credential_is_refused_and_never_shown(path: tuple[Any, ...], value: Any,
-                                                            others: dict[str, Any]) -> None:
-    """Set without --secret (its top-level key not a Pulumi secret), beside other mistakes or
-    none: refused naming its key, and no message holds any part of the value."""
+                                                            others: dict[str, Any],
+                                                            beside_a_secret: bool) -> None:
+    """Set without --secret, beside other mistakes or none: refused naming its key, and no
+    message holds any part of the value. Either its top-level key is not a Pulumi secret, or it
+    is (another value inside was set with --secret) and the stack file writes this one plainly."""
+    import tempfile
+    from pathlib import Path
+
+    import pulumi
     import pulumi.runtime
+    import yaml
 
     from components.config import load_config
 
@@ -330,14 +338,22 @@ def test_a_plaintext_credential_is_refused_and_never_shown(path: tuple[Any, ...]
         node = node.setdefault(part, {}) if isinstance(part, str) else node[part]
     node[path[-1]] = value
     config.update(others)
+    through_file = beside_a_secret and path[0] != "license"  # a plain key: the engine knows
     pulumi.runtime.set_all_config(
         {f"mesh-federation:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
-        [])
-    try:
-        with pytest.raises(ConfigError) as caught:
-            load_config()
-    finally:
-        pulumi.runtime.set_all_config({}, [])
+        [f"mesh-federation:{path[0]}"] if through_file else [])
+    real = pulumi.get_root_directory, pulumi.get_stack
+    with tempfile.TemporaryDirectory() as project:
+        (Path(project) / "Pulumi.yaml").write_text("name: mesh-federation\nruntime: python\n")
+        (Path(project) / "Pulumi.s.yaml").write_text(yaml.safe_dump(
+            {"config": {f"mesh-federation:{k}": v for k, v in config.items()}}))
+        pulumi.get_root_directory, pulumi.get_stack = (lambda: project), (lambda: "s")
+        try:
+            with pytest.raises(ConfigError) as caught:
+                load_config()
+        finally:
+            pulumi.get_root_directory, pulumi.get_stack = real
+            pulumi.runtime.set_all_config({}, [])
     key = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
     message = str(caught.value)
     assert TOKEN not in message

@@ -482,6 +482,59 @@ def test_helm_values_that_name_a_credential_but_hold_none_are_accepted(stack_con
     assert load_config().zones[0].values == values
 
 
+def _stack_file(tmp_path: Any, monkeypatch: Any, zones: list[dict[str, Any]],
+                config_dir: str | None) -> None:
+    """A project at tmp_path whose stack `s` holds `zones` as Pulumi.s.yaml writes them."""
+    import pulumi
+
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(
+        {"name": "mesh-federation", "runtime": "python",
+         **({"stackConfigDir": config_dir} if config_dir else {})}))
+    folder = tmp_path / (config_dir or "")
+    folder.mkdir(exist_ok=True)
+    (folder / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {"mesh-federation:zones": zones}}))
+    monkeypatch.setattr(pulumi, "get_root_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "s")
+
+
+SECURE = {"secure": "v1:ciphertext-as-the-cli-writes-it"}
+ZONES_AS_GIVEN: list[dict[str, Any]] = [{"name": "zone-1", "kubeContext": "mesh-zone",
+                   "api": {"url": "http://127.0.0.1:1", "token": "zone-1-admin"}},
+                  {"name": "zone-2", "kubeContext": "mesh-zone-2",
+                   "api": {"url": "http://127.0.0.1:2", "token": PLAIN_CREDENTIAL}}]
+
+
+@pytest.mark.parametrize("config_dir", [None, "stacks"])
+def test_a_plaintext_credential_beside_a_secret_one_is_refused_by_the_stack_file(
+        stack_config: Any, tmp_path: Any, monkeypatch: Any, config_dir: str | None) -> None:
+    """`zones` is a secret key as soon as zones[0].api.token is secure: only the stack file says
+    that zones[1].api.token was set without --secret."""
+    from components.config import load_config
+
+    written = [{**ZONES_AS_GIVEN[0], "api": {**ZONES_AS_GIVEN[0]["api"], "token": SECURE}},
+               ZONES_AS_GIVEN[1]]
+    _stack_file(tmp_path, monkeypatch, written, config_dir)
+    stack_config({**raw(), "zones": ZONES_AS_GIVEN}, ["zones"])
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    assert [p.split(" ", 1)[0] for p in error.value.problems] == ["zones[1].api.token"]
+    assert PLAIN_CREDENTIAL not in str(error.value)
+
+
+def test_a_stack_file_of_secure_credentials_or_not_the_one_in_use_refuses_nothing(
+        stack_config: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    """Every credential `{secure: ...}`; or a plaintext one whose value is not the one the
+    program was given (`pulumi up --config-file` reads another file)."""
+    from components.config import load_config
+
+    secure = [{**zone, "api": {**zone["api"], "token": SECURE}} for zone in ZONES_AS_GIVEN]
+    stale = [secure[0], {**ZONES_AS_GIVEN[1], "api": {**ZONES_AS_GIVEN[1]["api"], "token": "old"}}]
+    stack_config({**raw(), "zones": ZONES_AS_GIVEN}, ["zones"])
+    for written in (secure, stale):
+        _stack_file(tmp_path, monkeypatch, written, None)
+        assert load_config().zones[1].api_token == PLAIN_CREDENTIAL
+
+
 # -- the newcomer's minimal stack file ------------------------------------------------------------
 
 MINIMAL = ROOT / "Pulumi.minimal.yaml.example"

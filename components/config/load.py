@@ -8,6 +8,7 @@ from components.config.messages import ConfigError
 from components.config.parse import parse_config
 from components.config.schema import NAMESPACE, OBJECT_KEYS, TOP_LEVEL_KEYS, FederationConfig
 from components.config.secrecy import plaintext_credentials
+from components.config.stack_file import stack_file_config
 
 
 def namespace_keys() -> set[str]:
@@ -42,7 +43,10 @@ def load_config() -> FederationConfig:
     # The top-level keys Pulumi holds as secrets (PULUMI_CONFIG_SECRET_KEYS, through the
     # language host): a credential under any other key is in plaintext in the stack file.
     secret_keys = frozenset(key for key in raw if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"))
-    plaintext = plaintext_credentials(raw, secret_keys)
+    # Inside a secret key, which value is the secret one only the stack file says.
+    root, stack = pulumi.get_root_directory(), pulumi.get_stack()
+    written = stack_file_config(root, stack) if isinstance(root, str) and isinstance(stack, str) else None
+    plaintext = plaintext_credentials(raw, secret_keys, written)
     try:
         parsed = parse_config(raw, secret_keys)
     except ConfigError as error:

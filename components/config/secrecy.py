@@ -1,5 +1,6 @@
 """Credentials kept in plaintext in the stack's config: refused, naming the key and the fix,
-never the value. Pure: the raw config and the top-level keys Pulumi holds as secrets in.
+never the value. Pure: the raw config, the top-level keys Pulumi holds as secrets and the
+stack file's entries in.
 
 What a program can know of secrecy, read from the Pulumi SDK (3.272: pulumi.runtime.config,
 `is_config_secret`, fed from PULUMI_CONFIG_SECRET_KEYS by the language host) and the CLI
@@ -7,13 +8,17 @@ What a program can know of secrecy, read from the Pulumi SDK (3.272: pulumi.runt
 top-level keys that are secure, and an object key is secure as soon as ANY value inside it was
 set with `--secret` (`pulumi config set --secret --path 'mesh-federation:zones[0].api.token'`
 makes all of `mesh-federation:zones` a secret key). Every value reaches the program decrypted,
-so which leaf was the secure one is not known at program time.
+so which leaf was the secure one is not known from the engine.
 
-The rule, as strict as that allows without refusing a credential that is a secret: a credential
-under a top-level key that Pulumi does not hold as a secret is in plaintext in
-Pulumi.<stack>.yaml, certainly, and is refused. A plaintext credential beside a secret one in the
-same top-level key (zones[0].api.token secret, zones[1].api.token not) cannot be told apart from
-a secret one here; the README says so beside each credential key.
+The rule, as strict as that allows without ever refusing a credential that is a secret:
+- a credential under a top-level key that Pulumi does not hold as a secret is in plaintext in
+  Pulumi.<stack>.yaml, certainly: refused;
+- under a key Pulumi holds as a secret, a credential beside the secret one (zones[0].api.token
+  secret, zones[1].api.token not) is told apart by the stack file itself
+  (components/config/stack_file.py): written there as plain text, not `{secure: ...}`, with the
+  value the program was given, it is refused too. Config from elsewhere (a Pulumi ESC
+  environment, `--config-file`) has no such entry there, or not with that value, and only the
+  first rule applies.
 """
 
 from __future__ import annotations
@@ -26,11 +31,11 @@ from components.config.messages import config_rm, config_set
 from components.config.renames import RENAMED
 
 # Credential leaves of each top-level key, as paths under it (`[]`: each zone); old names too.
-_CREDENTIALS: Mapping[str, tuple[str, ...]] = {
-    "license": ("",),
-    "global": ("api.token", "apiToken"),
-    "zones": ("[].api.token", "[].apiToken", "[].zoneToken"),
-    "kdsTls": ("serverKey",),
+_CREDENTIALS: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "license": ((),),
+    "global": (("api", "token"), ("apiToken",)),
+    "zones": (("[]", "api", "token"), ("[]", "apiToken"), ("[]", "zoneToken")),
+    "kdsTls": (("serverKey",),),
 }
 # Helm values under global.values / zones[].values that hold a credential inline. The chart
 # takes credentials as references (`controlPlane.secrets`, `*.secretName`) and in a few inline
@@ -41,44 +46,76 @@ _CREDENTIAL_ENV = re.compile(r"(^|_)(PASSWORD|PASSWD|TOKEN|SECRET|LICENSE|LICENS
                              r"PRIVATE_KEY|API_KEY|SECRET_KEY)$")
 _CREDENTIAL_VALUE_KEYS = frozenset({"password", "token", "license", "privateKey", "secretKey"})
 
+Path = tuple[str | int, ...]
 
-def plaintext_credentials(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[str]:
-    """One problem per credential set under a top-level key Pulumi does not hold as a secret."""
+
+def plaintext_credentials(raw: Mapping[str, Any], secret_keys: frozenset[str],
+                          written: Mapping[str, Any] | None = None) -> list[str]:
+    """One problem per credential in plaintext: under a top-level key Pulumi does not hold as
+    a secret; or, under one it does, written in plaintext in the stack file (`written`: the
+    namespace's keys as Pulumi.<stack>.yaml holds them, a secure value as `{secure: ...}`) with
+    the very value the program was given, so that a file that is not the one in use (`pulumi up
+    --config-file`) never refuses anything."""
     problems: list[str] = []
-    for top, paths in _CREDENTIALS.items():
-        if top in secret_keys or raw.get(top) is None:
-            continue
-        for path in paths:
-            for where in _leaves(raw[top], top, path):
-                problems.append(_refusal(where))
-    for top in ("global", "zones"):
-        if top in secret_keys:
-            continue
-        for where, values in _owners_values(raw.get(top), top):
-            problems.extend(_refusal(leaf) for leaf in credential_values(values, f"{where}.values"))
+    for path, value in credentials(raw):
+        top = str(path[0])
+        if top not in secret_keys or _written_in_plaintext(written, path, value):
+            problems.append(_refusal(_key(path)))
     return problems
 
 
-def credential_values(values: Any, key: str) -> list[str]:
-    """The paths of Helm values under `key` that hold a credential inline (see above): whatever
-    is set under a credential's name (text, a number, a list, an object), but a switch."""
-    found: list[str] = []
-
-    def walk(node: Any, path: str, inside_tls: bool) -> None:
-        if not isinstance(node, Mapping):
-            return
-        for name, child in node.items():
-            where, tls = f"{path}.{name}", inside_tls or name == "tls"
-            if child is None or child == "" or isinstance(child, bool):
-                continue
-            if (name in _CREDENTIAL_VALUE_KEYS or (tls and name == "key")
-                    or (path.endswith(".envVars") and _CREDENTIAL_ENV.search(str(name)))):
-                found.append(where)
-            else:
-                walk(child, where, tls)
-
-    walk(values, key, False)
+def credentials(raw: Mapping[str, Any]) -> list[tuple[Path, Any]]:
+    """Every credential set in the raw config, with its path from the namespace's root."""
+    found: list[tuple[Path, Any]] = []
+    for top, paths in _CREDENTIALS.items():
+        for path in paths:
+            found.extend(_leaves(raw.get(top), (top,), path))
+    for owner in _owners(raw):
+        node: Any = raw
+        for part in owner:
+            node = node[part]
+        found.extend(_credential_values(node.get("values"), (*owner, "values"), False))
     return found
+
+
+def _credential_values(node: Any, path: Path, inside_tls: bool) -> list[tuple[Path, Any]]:
+    """Helm values that hold a credential inline (see above): whatever is set under a
+    credential's name (text, a number, a list, an object), but a switch."""
+    if not isinstance(node, Mapping):
+        return []
+    found: list[tuple[Path, Any]] = []
+    for name, child in node.items():
+        where, tls = (*path, str(name)), inside_tls or name == "tls"
+        if child is None or child == "" or isinstance(child, bool):
+            continue
+        if (name in _CREDENTIAL_VALUE_KEYS or (tls and name == "key")
+                or (path[-1] == "envVars" and _CREDENTIAL_ENV.search(str(name)))):
+            found.append((where, child))
+        else:
+            found.extend(_credential_values(child, where, tls))
+    return found
+
+
+def _written_in_plaintext(written: Mapping[str, Any] | None, path: Path, value: Any) -> bool:
+    node: Any = written
+    for part in path:
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            node = node.get(part) if isinstance(node, Mapping) else None
+    return node is not None and _same_in_plaintext(node, value)
+
+
+def _same_in_plaintext(written: Any, given: Any) -> bool:
+    """`written` (from the stack file) is `given` with no `{secure: ...}` anywhere inside."""
+    if isinstance(written, Mapping):
+        return ("secure" not in written and isinstance(given, Mapping)
+                and set(map(str, written)) == set(map(str, given))
+                and all(_same_in_plaintext(item, given.get(str(key))) for key, item in written.items()))
+    if isinstance(written, list):
+        return (isinstance(given, list) and len(written) == len(given)
+                and all(map(_same_in_plaintext, written, given)))
+    return not isinstance(given, (Mapping, list)) and str(written) == str(given)
 
 
 def _refusal(where: str) -> str:
@@ -88,6 +125,11 @@ def _refusal(where: str) -> str:
         f"Pulumi.<stack>.yaml (the file you commit; the value is not shown here). Remove it and "
         f"set it again as a Pulumi secret: {config_rm(where)}, then "
         f"{config_set(current, '<value>', secret=True)}")
+
+
+def _key(path: Path) -> str:
+    """(`zones`, 1, `api`, `token`) -> `zones[1].api.token`."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
 
 
 def _current_name(where: str) -> str:
@@ -100,28 +142,29 @@ def _current_name(where: str) -> str:
     return where
 
 
-def _leaves(node: Any, where: str, path: str) -> Iterator[str]:
-    """The set values at `path` under `node` (dot-separated; `[]`: every item of a list), each
-    named by its full key (`zones[1].api.token`)."""
+def _leaves(node: Any, where: Path, path: tuple[str, ...]) -> Iterator[tuple[Path, Any]]:
+    """The set values at `path` under `node` (`[]`: every item of a list), each with its full
+    path (`zones`, 1, `api`, `token`)."""
     if not path:
         if node is not None and node != "":
-            yield where
+            yield where, node
         return
-    head, _, rest = path.partition(".")
+    head, rest = path[0], path[1:]
     if head == "[]":
         if isinstance(node, list):
             for index, item in enumerate(node):
-                yield from _leaves(item, f"{where}[{index}]", rest)
+                yield from _leaves(item, (*where, index), rest)
         return
     if isinstance(node, Mapping) and head in node:
-        yield from _leaves(node[head], f"{where}.{head}", rest)
+        yield from _leaves(node[head], (*where, head), rest)
 
 
-def _owners_values(node: Any, top: str) -> Iterator[tuple[str, Any]]:
-    """(`global`, its values) or (`zones[i]`, each zone's values)."""
-    if top == "global" and isinstance(node, Mapping):
-        yield top, node.get("values")
-    elif top == "zones" and isinstance(node, list):
-        for index, zone in enumerate(node):
+def _owners(raw: Mapping[str, Any]) -> Iterator[Path]:
+    """`global` and each zone (`zones`, i): the objects that hold Helm values."""
+    if isinstance(raw.get("global"), Mapping):
+        yield ("global",)
+    zones = raw.get("zones")
+    if isinstance(zones, list):
+        for index, zone in enumerate(zones):
             if isinstance(zone, Mapping):
-                yield f"zones[{index}]", zone.get("values")
+                yield ("zones", index)
