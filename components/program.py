@@ -19,7 +19,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import log
-from components.config import FederationConfig, ZoneConfig
+from components.clients.cluster_access import api_server
+from components.config import ConfigError, FederationConfig, ZoneConfig
 from components.export import ExportResult
 from components.resources.dependencies import one_dependency_input
 from components.resources.exported_resources import ExportedMeshResources, ExportedMeshResourcesArgs
@@ -42,6 +43,7 @@ from components.rules.api_specs import check_api_spec, issuer_spec
 from components.rules.chart_source import ChartSource
 from components.rules.global_identity import same_global
 from components.rules.helm_values import KDS_AUTH_KONG_MESH_2X, ZoneTokenMount
+from components.rules.shared_clusters import NamedCluster, shared_clusters
 from components.rules.split_stacks import kds_url_agreed_with_global
 from components.zone_exports import Exporter, ZoneExports, export_from_zone, export_zones
 
@@ -69,6 +71,7 @@ class Federation:
 
 def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Federation:
     log.mask_only(log.config_credentials(cfg))
+    refuse_shared_clusters(cfg)
     # Step 3 starts first: every zone is exported before anything is registered.
     exported_zones = export_zones(cfg, exporter)
     for warning in (*exported_zones.warnings, *config_advice(cfg)):
@@ -118,6 +121,21 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
               for zone in cfg.zones if cfg.check.enabled and zone.federated}
     return Federation(global_, exported, zones, zone_tokens, checks, exported_zones.exports,
                       exported_zones.documents)
+
+
+def refuse_shared_clusters(cfg: FederationConfig) -> None:
+    """Stop, before anything is exported or registered, when two kube contexts of the config
+    reach one cluster (components/rules/shared_clusters.py). A context not in the kubeconfig is
+    left to the step that uses it, as before; in a zones stack the global's context may be
+    absent, and the zones are then compared among themselves."""
+    named = [NamedCluster("global.kubeContext", cfg.global_.kube_context,
+                          api_server(cfg.global_.kube_context, cfg.kubeconfig)),
+             *(NamedCluster(f"zones[{index}].kubeContext", zone.kube_context,
+                            api_server(zone.kube_context, cfg.kubeconfig))
+               for index, zone in enumerate(cfg.zones))]
+    problems = shared_clusters(named)
+    if problems:
+        raise ConfigError(problems)
 
 
 def cluster_provider(name: str, context: str, kubeconfig: str | None) -> k8s.Provider:

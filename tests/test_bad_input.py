@@ -294,3 +294,68 @@ def test_url_userinfo_is_masked_in_program_errors_and_outputs() -> None:
     shown = outputs(cfg, nothing_run)  # type: ignore[arg-type]  # only what outputs reads
     assert canaries.PASSWORD not in json.dumps({k: v for k, v in shown.items() if isinstance(v, str)})
     assert shown["globalApiUrl"] == "http://***@zone.example:5681"
+
+
+# -- property: a credential set without --secret is refused, its value never shown ---------------
+
+CREDENTIAL_PATHS: list[tuple[Any, ...]] = [
+    ("license",), ("global", "api", "token"), ("global", "apiToken"), ("zones", 0, "api", "token"),
+    ("zones", 0, "apiToken"), ("zones", 0, "zoneToken"), ("kdsTls", "serverKey"),
+    ("zones", 0, "values", "kuma", "controlPlane", "envVars", "KUMA_STORE_POSTGRES_PASSWORD"),
+    ("global", "values", "kuma", "controlPlane", "tls", "kdsGlobalServer", "key"),
+]
+# Any value, every text in it carrying the canary: whatever shape a user pastes.
+CANARY_JSON = st.recursive(
+    st.text(max_size=12).map(lambda text: f"{TOKEN}{text}"),
+    lambda inner: st.lists(inner, min_size=1, max_size=3)
+    | st.dictionaries(st.text(max_size=8), inner, min_size=1, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(CREDENTIAL_PATHS), value=CANARY_JSON,
+       others=st.sampled_from([{}, {"exportProfile": "everything"}, {"chartVersion": "2.x"}]),
+       beside_a_secret=st.booleans())
+def test_a_plaintext_credential_is_refused_and_never_shown(path: tuple[Any, ...], value: Any,
+                                                            others: dict[str, Any],
+                                                            beside_a_secret: bool) -> None:
+    """Set without --secret, beside other mistakes or none: refused naming its key, and no
+    message holds any part of the value. Either its top-level key is not a Pulumi secret, or it
+    is (another value inside was set with --secret) and the stack file writes this one plainly."""
+    import tempfile
+    from pathlib import Path
+
+    import pulumi
+    import pulumi.runtime
+    import yaml
+
+    from components.config import load_config
+
+    config: Any = raw()
+    node = config
+    for part in path[:-1]:
+        node = node.setdefault(part, {}) if isinstance(part, str) else node[part]
+    node[path[-1]] = value
+    config.update(others)
+    through_file = beside_a_secret and path[0] != "license"  # a plain key: the engine knows
+    pulumi.runtime.set_all_config(
+        {f"mesh-federation:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
+        [f"mesh-federation:{path[0]}"] if through_file else [])
+    real = pulumi.get_root_directory, pulumi.get_stack
+    with tempfile.TemporaryDirectory() as project:
+        (Path(project) / "Pulumi.yaml").write_text("name: mesh-federation\nruntime: python\n")
+        (Path(project) / "Pulumi.s.yaml").write_text(yaml.safe_dump(
+            {"config": {f"mesh-federation:{k}": v for k, v in config.items()}}))
+        pulumi.get_root_directory, pulumi.get_stack = (lambda: project), (lambda: "s")
+        try:
+            with pytest.raises(ConfigError) as caught:
+                load_config()
+        finally:
+            pulumi.get_root_directory, pulumi.get_stack = real
+            pulumi.runtime.set_all_config({}, [])
+    key = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+    message = str(caught.value)
+    assert TOKEN not in message
+    assert any(problem.startswith(f"{key} holds a credential set without --secret")
+               for problem in caught.value.problems), caught.value.problems

@@ -401,6 +401,140 @@ def test_load_config_reads_advanced_as_an_object_and_refuses_its_typos(stack_con
         error.value)
 
 
+# -- credentials set without --secret: refused, naming the key and the fix, never the value ------
+
+PLAIN_CREDENTIAL = "plaintext-credential-canary-never-shown"
+CREDENTIAL_CASES = [
+    # (the top-level key it lives in, the config, the key a message names, the key the fix sets)
+    ("license", {"license": PLAIN_CREDENTIAL}, "license", "license"),
+    ("global", {"global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                           "api": {"token": PLAIN_CREDENTIAL}}},
+     "global.api.token", "global.api.token"),
+    ("zones", {"zones": [{"name": "zone-1", "kubeContext": "mesh-zone"},
+                         {"name": "zone-2", "kubeContext": "mesh-zone-2",
+                          "api": {"url": "http://127.0.0.1:1", "token": PLAIN_CREDENTIAL}}]},
+     "zones[1].api.token", "zones[1].api.token"),
+    ("zones", {"zones": [{"name": "zone-1", "kubeContext": "mesh-zone",
+                          "apiToken": PLAIN_CREDENTIAL}]},
+     "zones[0].apiToken", "zones[0].api.token"),
+    ("zones", {"zones": [{"name": "zone-1", "kubeContext": "mesh-zone",
+                          "zoneToken": PLAIN_CREDENTIAL}]},
+     "zones[0].zoneToken", "zones[0].zoneToken"),
+    ("kdsTls", {"kdsTls": {"mode": "provided", "caCert": "ca", "serverCert": "cert",
+                           "serverKey": PLAIN_CREDENTIAL}},
+     "kdsTls.serverKey", "kdsTls.serverKey"),
+    ("zones", {"zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "values": {"kuma": {
+        "controlPlane": {"envVars": {"KUMA_STORE_POSTGRES_PASSWORD": PLAIN_CREDENTIAL}}}}}]},
+     "zones[0].values.kuma.controlPlane.envVars.KUMA_STORE_POSTGRES_PASSWORD",
+     "zones[0].values.kuma.controlPlane.envVars.KUMA_STORE_POSTGRES_PASSWORD"),
+    ("global", {"global": {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com",
+                           "values": {"kuma": {"controlPlane": {"tls": {"kdsGlobalServer": {
+                               "cert": "c", "key": PLAIN_CREDENTIAL}}}}}}},
+     "global.values.kuma.controlPlane.tls.kdsGlobalServer.key",
+     "global.values.kuma.controlPlane.tls.kdsGlobalServer.key"),
+]
+
+
+@pytest.mark.parametrize(("top", "config", "key", "fixed"), CREDENTIAL_CASES)
+def test_a_credential_set_without_secret_is_refused_naming_the_key_and_the_fix(
+        stack_config: Any, top: str, config: dict[str, Any], key: str, fixed: str) -> None:
+    from components.config import load_config
+
+    stack_config({**raw(), **config}, [])
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    message = str(error.value)
+    assert PLAIN_CREDENTIAL not in message
+    target = "--path 'mesh-federation:{}'" if "." in key or "[" in key else "mesh-federation:{}"
+    assert (f"{key} holds a credential set without --secret" in message
+            and f"`pulumi config rm {target.format(key)}`, then "
+                f"`pulumi config set --secret {target.format(fixed)} <value>`" in message), message
+
+
+@pytest.mark.parametrize(("top", "config", "key", "fixed"), CREDENTIAL_CASES)
+def test_the_same_credential_set_with_secret_is_accepted(
+        stack_config: Any, top: str, config: dict[str, Any], key: str, fixed: str) -> None:
+    from components.config import load_config
+
+    stack_config({**raw(), **config}, [top])
+    load_config()
+
+
+def test_a_plaintext_credential_is_refused_with_every_other_problem_at_once(stack_config: Any) -> None:
+    from components.config import load_config
+
+    stack_config({**raw(), "license": PLAIN_CREDENTIAL, "exportProfile": "everything"}, [])
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    assert [p.split(" ", 1)[0] for p in error.value.problems] == ["license", "exportProfile:"]
+
+
+def test_helm_values_that_name_a_credential_but_hold_none_are_accepted(stack_config: Any) -> None:
+    """References (a Secret's name, a key file's path) and switches are not credentials."""
+    from components.config import load_config
+
+    values = {"kuma": {"automountServiceAccountToken": "true", "controlPlane": {
+        "secrets": {"postgres": {"Secret": "pg", "Key": "password", "Env": "KUMA_STORE_POSTGRES_PASSWORD"}},
+        "tls": {"general": {"secretName": "my-tls"}},
+        "envVars": {"KUMA_GENERAL_TLS_KEY_FILE": "/tls/tls.key", "KUMA_API_SERVER_AUTH_TYPE": "tokens"}}}}
+    stack_config({**raw(), "zones": [{"name": "zone-1", "kubeContext": "mesh-zone", "values": values}]},
+                 [])
+    assert load_config().zones[0].values == values
+
+
+def _stack_file(tmp_path: Any, monkeypatch: Any, zones: list[dict[str, Any]],
+                config_dir: str | None) -> None:
+    """A project at tmp_path whose stack `s` holds `zones` as Pulumi.s.yaml writes them."""
+    import pulumi
+
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(
+        {"name": "mesh-federation", "runtime": "python",
+         **({"stackConfigDir": config_dir} if config_dir else {})}))
+    folder = tmp_path / (config_dir or "")
+    folder.mkdir(exist_ok=True)
+    (folder / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {"mesh-federation:zones": zones}}))
+    monkeypatch.setattr(pulumi, "get_root_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "s")
+
+
+SECURE = {"secure": "v1:ciphertext-as-the-cli-writes-it"}
+ZONES_AS_GIVEN: list[dict[str, Any]] = [{"name": "zone-1", "kubeContext": "mesh-zone",
+                   "api": {"url": "http://127.0.0.1:1", "token": "zone-1-admin"}},
+                  {"name": "zone-2", "kubeContext": "mesh-zone-2",
+                   "api": {"url": "http://127.0.0.1:2", "token": PLAIN_CREDENTIAL}}]
+
+
+@pytest.mark.parametrize("config_dir", [None, "stacks"])
+def test_a_plaintext_credential_beside_a_secret_one_is_refused_by_the_stack_file(
+        stack_config: Any, tmp_path: Any, monkeypatch: Any, config_dir: str | None) -> None:
+    """`zones` is a secret key as soon as zones[0].api.token is secure: only the stack file says
+    that zones[1].api.token was set without --secret."""
+    from components.config import load_config
+
+    written = [{**ZONES_AS_GIVEN[0], "api": {**ZONES_AS_GIVEN[0]["api"], "token": SECURE}},
+               ZONES_AS_GIVEN[1]]
+    _stack_file(tmp_path, monkeypatch, written, config_dir)
+    stack_config({**raw(), "zones": ZONES_AS_GIVEN}, ["zones"])
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    assert [p.split(" ", 1)[0] for p in error.value.problems] == ["zones[1].api.token"]
+    assert PLAIN_CREDENTIAL not in str(error.value)
+
+
+def test_a_stack_file_of_secure_credentials_or_not_the_one_in_use_refuses_nothing(
+        stack_config: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    """Every credential `{secure: ...}`; or a plaintext one whose value is not the one the
+    program was given (`pulumi up --config-file` reads another file)."""
+    from components.config import load_config
+
+    secure = [{**zone, "api": {**zone["api"], "token": SECURE}} for zone in ZONES_AS_GIVEN]
+    stale = [secure[0], {**ZONES_AS_GIVEN[1], "api": {**ZONES_AS_GIVEN[1]["api"], "token": "old"}}]
+    stack_config({**raw(), "zones": ZONES_AS_GIVEN}, ["zones"])
+    for written in (secure, stale):
+        _stack_file(tmp_path, monkeypatch, written, None)
+        assert load_config().zones[1].api_token == PLAIN_CREDENTIAL
+
+
 # -- the newcomer's minimal stack file ------------------------------------------------------------
 
 MINIMAL = ROOT / "Pulumi.minimal.yaml.example"

@@ -15,6 +15,7 @@ Secrets of type `system.kuma.io/secret` / `system.kuma.io/global-secret`.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,8 @@ from components.clients.kuma_names import ADMIN_TOKEN_SECRET, SECRET_TYPES
 from components.redaction import CredentialError, clean_credential
 
 # ADMIN_TOKEN_SECRET: said in messages about the token read here.
-__all__ = ["ADMIN_TOKEN_SECRET", "KubeAccessError", "KubeEndpoint", "endpoint", "kube_secret_source",
+__all__ = ["ADMIN_TOKEN_SECRET", "KubeAccessError", "KubeEndpoint", "api_server", "endpoint",
+           "kube_secret_source",
            "kube_target", "read_admin_token", "service_proxy_target", "service_proxy_url"]
 
 
@@ -83,6 +85,30 @@ def endpoint(context: str, kubeconfig: str | None = None) -> KubeEndpoint:
         except CredentialError as error:
             raise KubeAccessError(str(error)) from None
     return KubeEndpoint(server.rstrip("/"), verify, cert, authorization)
+
+
+def api_server(context: str, kubeconfig: str | None = None) -> str | None:
+    """The API server URL of the context's cluster, as the program's kubeconfig names it (the
+    plain reader first, else the library's loader, which merges a KUBECONFIG list); None when
+    the context is not there or the file cannot be read: what uses the context says so itself.
+    Only the cluster entry is read: no credential is loaded, no exec plugin run."""
+    from components.clients.plain_kubeconfig import kubeconfig_location, plain_server
+
+    server = plain_server(context, kubeconfig)
+    if server is not None:
+        return server
+    location = kubeconfig_location(kubeconfig)
+    if not any(os.path.isfile(os.path.expanduser(path)) for path in location.split(os.pathsep) if path):
+        return None  # no kubeconfig at all: not worth importing the library for
+    from kubernetes.config import kube_config  # heavy: imported only when needed
+
+    try:
+        merged = kube_config.KubeConfigMerger(location).config  # type: ignore[no-untyped-call]
+        cluster = merged["contexts"].get_with_name(context)["context"]["cluster"]
+        found = merged["clusters"].get_with_name(cluster)["cluster"]["server"]
+    except Exception:  # ConfigException, a malformed or missing entry: the context's own error later
+        return None
+    return found if isinstance(found, str) and found else None
 
 
 def kube_target(context: str, kubeconfig: str | None = None) -> KubeTarget:

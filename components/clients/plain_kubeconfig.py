@@ -127,10 +127,32 @@ def _read(context: str, path: str) -> PlainCredentials:
     )
 
 
+def kubeconfig_location(kubeconfig: str | None) -> str:
+    """The library's default: $KUBECONFIG, else ~/.kube/config (KUBE_CONFIG_DEFAULT_LOCATION);
+    possibly a list of files joined by os.pathsep."""
+    return kubeconfig or os.environ.get("KUBECONFIG", "~/.kube/config")
+
+
+def plain_server(context: str, kubeconfig: str | None) -> str | None:
+    """The API server URL of the context's cluster (whatever its user's credential kind: a server
+    needs no plugin), or None when only the library can read it, or it is not there."""
+    location = kubeconfig_location(kubeconfig)
+    if os.pathsep in location:
+        return None
+    try:
+        with open(os.path.expanduser(location), encoding="utf-8") as file:
+            config = yaml.safe_load(file)
+        if not isinstance(config, dict):
+            return None
+        server = _named(config, "clusters", _named(config, "contexts", context).get("cluster")).get("server")
+    except (_NeedsLibrary, OSError, yaml.YAMLError):
+        return None
+    return server if isinstance(server, str) and server else None
+
+
 def plain_credentials(context: str, kubeconfig: str | None) -> PlainCredentials | None:
     """The context's server and credentials, or None when only the library can read them."""
-    # The library's default: $KUBECONFIG, else ~/.kube/config (KUBE_CONFIG_DEFAULT_LOCATION).
-    location = kubeconfig or os.environ.get("KUBECONFIG", "~/.kube/config")
+    location = kubeconfig_location(kubeconfig)
     if os.pathsep in location:
         return None
     path = os.path.expanduser(location)

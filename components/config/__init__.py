@@ -5,6 +5,9 @@
   testable without Pulumi; reader.py, fields.py, chart_values.py and trust.py hold its parts;
 - renames.py: old key names, read for one release with a warning naming the new one;
 - load.py: `load_config`, the stack's config read through the Pulumi SDK;
+- secrecy.py: credentials set without `--secret` refused (what Pulumi tells a program of
+  secrecy, and the rule); stack_file.py: the stack file, which says which value inside a
+  secret key was written in plaintext;
 - messages.py: `ConfigError` and the `pulumi config` fixes every message names.
 """
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.config.messages import ConfigError
 from components.config.parse import parse_config
 from components.config.schema import NAMESPACE, OBJECT_KEYS, TOP_LEVEL_KEYS, FederationConfig
+from components.config.secrecy import plaintext_credentials
+from components.config.stack_file import stack_file_config
 
 
 def namespace_keys() -> set[str]:
@@ -30,15 +33,24 @@ def load_config() -> FederationConfig:
         value = config.get(key)
         if value is not None:
             raw[key] = value
-    secret_keys: set[str] = set()
     for key in sorted(OBJECT_KEYS):
-        # Objects holding a secret (`--secret --path 'zones[0].api.token'`) are secret as a whole;
-        # get_object returns them in the clear, and the program wraps every token it passes on
-        # to a resource with Output.secret, and every Helm value of a secret `global` / `zones`
-        # (Pulumi does not say which leaf is the secret one).
+        # Objects are read whole, in the clear; a secret inside makes the whole key secret, so
+        # the program wraps every token it passes on to a resource with Output.secret, and every
+        # Helm value of a secret `global` / `zones` (Pulumi does not say which leaf is secret).
         value = config.get_object(key)
         if value is not None:
             raw[key] = value
-            if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"):
-                secret_keys.add(key)
-    return parse_config(raw, frozenset(secret_keys))
+    # The top-level keys Pulumi holds as secrets (PULUMI_CONFIG_SECRET_KEYS, through the
+    # language host): a credential under any other key is in plaintext in the stack file.
+    secret_keys = frozenset(key for key in raw if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"))
+    # Inside a secret key, which value is the secret one only the stack file says.
+    root, stack = pulumi.get_root_directory(), pulumi.get_stack()
+    written = stack_file_config(root, stack) if isinstance(root, str) and isinstance(stack, str) else None
+    plaintext = plaintext_credentials(raw, secret_keys, written)
+    try:
+        parsed = parse_config(raw, secret_keys)
+    except ConfigError as error:
+        raise ConfigError([*plaintext, *error.problems]) from None
+    if plaintext:
+        raise ConfigError(plaintext)
+    return parsed
