@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components import log
 from components.clients.cluster_access import api_server
+from components.clients.transport import InsecureTransportWarning
 from components.config import ConfigError, FederationConfig, ZoneConfig
 from components.export import ExportResult
 from components.resources.dependencies import one_dependency_input
@@ -45,6 +46,7 @@ from components.rules.global_identity import same_global
 from components.rules.helm_values import KDS_AUTH_KONG_MESH_2X, ZoneTokenMount
 from components.rules.shared_clusters import NamedCluster, shared_clusters
 from components.rules.split_stacks import kds_url_agreed_with_global
+from components.warning_hook import say_warnings_of
 from components.zone_exports import Exporter, ZoneExports, export_from_zone, export_zones
 
 
@@ -71,6 +73,8 @@ class Federation:
 
 def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Federation:
     log.mask_only(log.config_credentials(cfg))
+    # A zone reached without TLS verification is said in the program's log, once per server.
+    say_warnings_of(InsecureTransportWarning, log.warn)
     refuse_shared_clusters(cfg)
     # Step 3 starts first: every zone is exported before anything is registered.
     exported_zones = export_zones(cfg, exporter)

@@ -17,6 +17,7 @@ from components import log
 from components.clients import cluster_access
 from components.clients.kube_api import KubeApiClient
 from components.clients.kuma_api import ApiTarget, KumaApiClient
+from components.clients.transport import Budget
 from components.config import NAMESPACE, FederationConfig, ZoneConfig
 from components.export import ExportOptions, ExportResult, export_zone
 from components.interrupt import stopping_at_once
@@ -92,16 +93,20 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
                      deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds",
                      status_retries=cfg.export_status_retries,
                      connect_retries=cfg.export_connect_retries)
+    # The zone's Kubernetes API, read by default, keeps the same timeouts, retries and deadline.
+    kube_target = (None if zone.api_url else
+                   cluster_access.kube_target(zone.kube_context, cfg.kubeconfig).limited_as(target))
     # A token read from the zone's Secret or kubeconfig: masked in every line the program logs.
     log.mask_also([target.token, *target.headers.values()])
 
     def progress(line: str) -> None:
         log.info(f"{zone.name}: {line}")
-    with KumaApiClient(target, pool_size=cfg.export_concurrency) as client:
-        if zone.api_url:
+    # One deadline for every request of the export, whichever API it asks.
+    budget = Budget.of(target)
+    with KumaApiClient(target, pool_size=cfg.export_concurrency, budget=budget) as client:
+        if kube_target is None:
             return export_zone(client, options, progress=progress)
-        with KubeApiClient(cluster_access.kube_target(zone.kube_context, cfg.kubeconfig),
-                           pool_size=cfg.export_concurrency) as kube_api:
+        with KubeApiClient(kube_target, pool_size=cfg.export_concurrency, budget=budget) as kube_api:
             return export_zone(client, options, progress=progress, kube_api=kube_api)
 
 

@@ -20,9 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.clients.kube_api import KubeTarget
-from components.clients.kuma_api import ApiTarget
 from components.clients.kuma_names import ADMIN_TOKEN_SECRET, SECRET_TYPES
+from components.clients.transport import ApiTarget
 from components.redaction import CredentialError, clean_credential
 
 # ADMIN_TOKEN_SECRET: said in messages about the token read here.
@@ -111,11 +110,18 @@ def api_server(context: str, kubeconfig: str | None = None) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
-def kube_target(context: str, kubeconfig: str | None = None) -> KubeTarget:
-    """The zone's Kubernetes API server as the export lists Kuma's objects there."""
+def kube_target(context: str, kubeconfig: str | None = None) -> ApiTarget:
+    """The zone's Kubernetes API server as the export lists Kuma's objects there (its timeouts,
+    retries and deadline are the caller's: `ApiTarget.limited_as`)."""
     kube = endpoint(context, kubeconfig)
-    return KubeTarget(server=kube.server, context=context, verify=kube.verify,
-                      client_cert=kube.client_cert, authorization=kube.authorization)
+    return ApiTarget(
+        base_url=kube.server, verify=kube.verify, client_cert=kube.client_cert,
+        headers={"Authorization": kube.authorization} if kube.authorization else {},
+        token_source=f"the credentials of kube context {context!r}",
+        name=f"kube context {context!r}",
+        address_hint=(f"check that the cluster is up and that kube context {context!r} names its "
+                      "API server's address"),
+    )
 
 
 def service_proxy_url(server: str, namespace: str, service: str, port: int) -> str:

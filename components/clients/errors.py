@@ -1,7 +1,8 @@
-"""What can go wrong asking a control plane, one class a kind, under the one `KumaApiError`
-(as httpx does it: callers catch the kind they mean instead of reading status codes).
+"""What can go wrong asking an API server (a control plane's, a cluster's), one class a kind,
+under the one root `ApiError` (as httpx does it: callers catch the kind they mean instead of
+reading status codes). `KumaApiError` is the root's older name, kept for its many callers.
 
-    KumaApiError
+    ApiError (= KumaApiError)
     ├── Unreachable      no HTTP answer: refused, DNS, TLS, timed out, cut off
     ├── Stopped          the client stopped waiting: its deadline came, or it was cancelled
     ├── AuthRejected     401 / 403: the credential was refused (or, redirected away, not sent)
@@ -10,7 +11,8 @@
     ├── RequestRejected  any other 4xx: the request itself is refused; asking again won't help
     ├── ServerFailed     5xx (after the retries, for those retried)
     ├── BadAnswer        an answer that is not JSON, or not of the shape the API promises
-    └── Misconfigured    the target cannot be used: a credential with a line break, no CA bundle
+    ├── Misconfigured    the target cannot be used: a credential with a line break, no CA bundle
+    └── KubeApiError     the Kubernetes API server refused or failed a request (any status)
 
 No I/O here, cheap to import. Every message says what to do next; `status` stays for messages.
 """
@@ -20,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-class KumaApiError(Exception):
-    """A control plane request failed; the message says what to do."""
+class ApiError(Exception):
+    """A request to an API server failed; the message says what to do."""
 
     def __init__(self, message: str, *, url: str, status: int | None = None,
                  gave_up: str | None = None) -> None:
@@ -31,41 +33,45 @@ class KumaApiError(Exception):
         # "deadline" or "cancelled" when the client stopped waiting, else None.
         self.gave_up = gave_up
 
-    def masked(self, mask: Callable[[str], str]) -> KumaApiError:
+    def masked(self, mask: Callable[[str], str]) -> ApiError:
         """The same error, of the same class, with `mask` applied to its message and URL."""
         return type(self)(mask(str(self)), url=mask(self.url), status=self.status,
                           gave_up=self.gave_up)
 
 
-class Unreachable(KumaApiError):
+# One root, two names: the Kuma API's clients and commands catch it under this one.
+KumaApiError = ApiError
+
+
+class Unreachable(ApiError):
     """No HTTP answer came: connection refused, DNS, TLS, a timeout, a body cut off."""
 
 
-class Stopped(KumaApiError):
+class Stopped(ApiError):
     """The client stopped waiting (`gave_up`: "deadline" or "cancelled")."""
 
 
-class AuthRejected(KumaApiError):
+class AuthRejected(ApiError):
     """HTTP 401 or 403: the control plane refused the credential (or it was not sent)."""
 
 
-class NotFound(KumaApiError):
+class NotFound(ApiError):
     """HTTP 404: the path is unknown to this API version, or the object is gone."""
 
 
-class Throttled(KumaApiError):
+class Throttled(ApiError):
     """HTTP 408 or 429: the server asks to come back later."""
 
 
-class RequestRejected(KumaApiError):
+class RequestRejected(ApiError):
     """Any other HTTP 4xx: the request itself is refused (a query the API does not support)."""
 
 
-class ServerFailed(KumaApiError):
+class ServerFailed(ApiError):
     """HTTP 5xx, after the retries for those that are retried."""
 
 
-class BadAnswer(KumaApiError):
+class BadAnswer(ApiError):
     """An answer that is not JSON, or not the shape the API promises (a list without items)."""
 
     def __init__(self, message: str, *, url: str = "", status: int | None = None,
@@ -73,11 +79,19 @@ class BadAnswer(KumaApiError):
         super().__init__(message, url=url, status=status, gave_up=gave_up)
 
 
-class Misconfigured(KumaApiError):
+class Misconfigured(ApiError):
     """The target cannot be used as given (a credential, a CA bundle, a header)."""
 
 
-def for_status(status: int) -> type[KumaApiError]:
+class KubeApiError(ApiError):
+    """The Kubernetes API server refused or failed a request (the message names the context)."""
+
+    def __init__(self, message: str, *, url: str = "", status: int | None = None,
+                 gave_up: str | None = None) -> None:
+        super().__init__(message, url=url, status=status, gave_up=gave_up)
+
+
+def for_status(status: int) -> type[ApiError]:
     """The class of an HTTP error status."""
     if status in (401, 403):
         return AuthRejected
@@ -89,4 +103,4 @@ def for_status(status: int) -> type[KumaApiError]:
         return RequestRejected
     if status >= 500:
         return ServerFailed
-    return KumaApiError
+    return ApiError

@@ -26,53 +26,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import urllib3
-from urllib3.exceptions import HTTPError, MaxRetryError
-from urllib3.util.retry import Retry
 
+from components.clients.errors import ApiError, KubeApiError
 from components.clients.kuma_names import KUMA_API_VERSION as KUMA_GROUP_VERSION
-from components.clients.pool import RequestCounter, pool_manager
-from components.export.model import ExportError
+from components.clients.transport import ApiTarget, Budget, Transport
 
 # kubectl's chunk size (--chunk-size default): pages the API server serves without strain.
 DEFAULT_LIST_LIMIT = 500
 # An expired continue token restarts the list; a list that keeps expiring is an error.
 MAX_LIST_RESTARTS = 3
-# A 429's Retry-After is honoured up to this many seconds per wait.
-MAX_RETRY_AFTER = 10.0
-_RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 RBAC_HINT = ("give the zone's kube context the roles `mesh-federation-zone-export` of README.md "
              "(list on the kuma.io kinds; list on Secrets and get on services/proxy in the system "
              "namespace)")
-
-
-class KubeApiError(ExportError):
-    """The Kubernetes API server refused or failed a request; the message says what to do."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(frozen=True)
-class KubeTarget:
-    """One Kubernetes API server, with the credentials of one kube context."""
-
-    server: str
-    context: str
-    verify: bool | str = True
-    client_cert: tuple[str, str] | None = None
-    # repr=False: a bearer token never lands in a log line or a traceback.
-    authorization: str | None = field(default=None, repr=False)
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
-    retries: int = 3
-    backoff_factor: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -82,13 +53,6 @@ class KubeKind:
     kind: str
     plural: str
     namespaced: bool
-
-
-class _CappedRetry(Retry):
-    """urllib3's Retry, with a 429's Retry-After capped: a proxy's hour must not stall a run."""
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
 
 
 def _status_message(raw: bytes) -> str:
@@ -113,29 +77,17 @@ def _status_continue(raw: bytes) -> str | None:
 
 
 class KubeApiClient:
-    """Thread-safe GETs to one Kubernetes API server; use as a context manager."""
+    """Thread-safe GETs to one Kubernetes API server; use as a context manager. The target and
+    `budget` as KumaApiClient takes them: an export's two clients share one deadline."""
 
-    def __init__(self, target: KubeTarget, *, pool_size: int = 16) -> None:
-        self._target = target
-        self._server = target.server.rstrip("/")
-        self._sent = RequestCounter()
-        retry = _CappedRetry(
-            total=target.retries, connect=target.retries, read=target.retries,
-            status=target.retries, other=0, allowed_methods=frozenset({"GET"}),
-            status_forcelist=_RETRY_STATUSES, backoff_factor=target.backoff_factor,
-            raise_on_status=False, respect_retry_after_header=True,
-        )
-        headers = {"Accept": "application/json"}
-        if target.authorization:
-            headers["Authorization"] = target.authorization
-        self._pool = pool_manager(
-            num_pools=2, pool_size=pool_size, headers=headers, retries=retry,
-            connect_timeout=target.connect_timeout, read_timeout=target.read_timeout,
-            verify=target.verify, client_cert=target.client_cert,
-        )
+    def __init__(self, target: ApiTarget, *, pool_size: int = 16,
+                 budget: Budget | None = None) -> None:
+        self._transport = Transport(target, pool_size=pool_size, num_pools=2, budget=budget)
+        self._server = self._transport.base_url
+        self._where = target.name or f"the Kubernetes API server {self._server}"
 
     def __repr__(self) -> str:
-        return f"KubeApiClient(server={self._server!r}, context={self._target.context!r})"
+        return f"KubeApiClient(server={self._server!r})"
 
     def __enter__(self) -> KubeApiClient:
         return self
@@ -144,29 +96,23 @@ class KubeApiClient:
         self.close()
 
     def close(self) -> None:
-        self._pool.clear()
+        self._transport.close()
 
     @property
     def requests_made(self) -> int:
-        return self._sent.count
+        return self._transport.requests_made
 
     def _get(self, path: str, params: Mapping[str, str | int] | None) -> urllib3.BaseHTTPResponse:
         url = self._server + path + ("?" + urlencode(params) if params else "")
-        self._sent.add()
         try:
-            return self._pool.request("GET", url)
-        except HTTPError as exc:
-            reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
-            raise KubeApiError(
-                f"the Kubernetes API server of kube context {self._target.context!r} "
-                f"({self._server}) could not be reached for {path}: {reason}. Check that the "
-                "cluster is up and the context's server address is right."
-            ) from None
+            return self._transport.send("GET", url)
+        except ApiError as error:
+            raise error.masked(self._transport.redact) from None
 
     def _refused(self, response: urllib3.BaseHTTPResponse, path: str) -> KubeApiError:
         status = response.status
         message = _status_message(response.data)
-        where = f"kube context {self._target.context!r}"
+        where = self._where
         if status == 401:
             text = (f"the Kubernetes API server refused the credentials of {where} (HTTP 401: "
                     f"{message}); refresh them (e.g. log in again) and retry")
@@ -177,11 +123,11 @@ class KubeApiClient:
                     f"{message}): are Kuma's CRDs installed, and is this the zone's cluster?")
         elif status == 429:
             text = (f"the Kubernetes API server of {where} kept answering HTTP 429 (too many "
-                    f"requests) for {path} after {self._target.retries} retries; lower "
+                    f"requests) for {path} after {self._transport.policy.status} retries; lower "
                     "mesh-federation:advanced.exportConcurrency or retry later")
         else:
             text = f"the Kubernetes API server of {where} answered HTTP {status} for {path}: {message}"
-        return KubeApiError(text, status=status)
+        return KubeApiError(text, url=self._server + path, status=status)
 
     def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         response = self._get(path, params)
@@ -192,8 +138,8 @@ class KubeApiClient:
         except ValueError:
             raise KubeApiError(
                 f"the answer of the Kubernetes API server for {path} is not JSON "
-                f"({len(response.data)} bytes); is kube context {self._target.context!r} "
-                "pointing at an API server?"
+                f"({len(response.data)} bytes); is {self._where} "
+                "pointing at an API server?", url=self._server + path
             ) from None
 
     def list_all(

@@ -15,12 +15,13 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from contextlib import nullcontext
 from pathlib import Path
 
 from components.export.model import DEFAULT_DEADLINE_SECONDS, PROFILES
 from components.interrupt import EXIT_INTERRUPTED, stopping_at_once
 from components.redaction import CredentialError, Redactor, clean_credential, redact_url
+from components.warning_hook import say_warnings_of
 
 TOKEN_ENV = "KUMA_API_TOKEN"
 EXIT_FAILED = 1
@@ -143,6 +144,10 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
+def _say_warning(message: str) -> None:
+    print(f"WARNING: {_redact(message)}", file=sys.stderr, flush=True)
+
+
 def _write_atomically(path: str, text: str) -> None:
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -167,8 +172,10 @@ def _main(argv: Sequence[str]) -> int:
 
     # Heavy imports only once the arguments are known to be good.
     from components.clients import cluster_access
+    from components.clients.errors import ApiError
     from components.clients.kube_api import KubeApiClient
-    from components.clients.kuma_api import ApiTarget, KumaApiClient, KumaApiError
+    from components.clients.kuma_api import ApiTarget, KumaApiClient
+    from components.clients.transport import Budget, InsecureTransportWarning
     from components.export.exporter import export_zone
     from components.export.model import ExportError, ExportOptions
     from components.export.yaml_out import counts_by_kind, to_yaml
@@ -193,22 +200,21 @@ def _main(argv: Sequence[str]) -> int:
         address_hint="start `kubectl port-forward -n <system namespace> "
         "svc/<control plane service> 5681:5681` or pass the right --api-url",
     )
-    kube_api: KubeApiClient | None = None
+    # Said as this command says everything, once, not in Python's warning format.
+    say_warnings_of(InsecureTransportWarning, _say_warning)
+    kube_target: ApiTarget | None = None
     if args.kube_context:
         zone_ns = args.zone_namespace or args.system_namespace
         product = PRODUCTS["kuma"] if zone_ns == PRODUCTS["kuma"].namespace else PRODUCTS["kong-mesh"]
         try:
-            # The same timeouts, retries and deadline as through --api-url.
-            target = replace(cluster_access.service_proxy_target(
+            # The same timeouts, retries and deadline as through --api-url, on both APIs.
+            limits = target
+            target = cluster_access.service_proxy_target(
                 context=args.kube_context, namespace=zone_ns,
                 service=args.control_plane_service or product.control_plane_service,
-                port=API_PORT, kubeconfig=args.kubeconfig),
-                connect_timeout=target.connect_timeout, read_timeout=target.read_timeout,
-                retries=target.retries, status_retries=target.status_retries,
-                connect_retries=target.connect_retries, deadline_seconds=target.deadline_seconds,
-                deadline_setting=target.deadline_setting)
-            kube_api = KubeApiClient(cluster_access.kube_target(args.kube_context, args.kubeconfig),
-                                     pool_size=args.concurrency)
+                port=API_PORT, kubeconfig=args.kubeconfig).limited_as(limits)
+            kube_target = cluster_access.kube_target(args.kube_context,
+                                                     args.kubeconfig).limited_as(limits)
         except cluster_access.KubeAccessError as exc:
             return _fail(f"{exc}\nnothing was exported")
     options = ExportOptions(
@@ -218,24 +224,25 @@ def _main(argv: Sequence[str]) -> int:
         concurrency=args.concurrency,
         strip_zone_label=args.strip_zone_label,
     )
+    # One deadline for every request of the export, whichever API it asks.
+    budget = Budget.of(target)
     try:
-        with KumaApiClient(target, pool_size=args.concurrency) as client:
+        with (KumaApiClient(target, pool_size=args.concurrency, budget=budget) as client,
+              KubeApiClient(kube_target, pool_size=args.concurrency, budget=budget)
+              if kube_target is not None else nullcontext() as kube_api):
             result = export_zone(client, options, progress=progress, kube_api=kube_api)
         text = to_yaml(result.documents)
         if args.output:
             _write_atomically(args.output, text)
-    except (ExportError, KumaApiError) as exc:
+    except (ExportError, ApiError) as exc:
         return _fail(f"{exc}\nnothing was exported")
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc}")
-    finally:
-        if kube_api is not None:
-            kube_api.close()
-    warnings = list(result.warnings)
+    said = list(result.warnings)
     if not result.documents:
-        warnings.append(f"the zone at {args.api_url or args.kube_context} has nothing to export "
+        said.append(f"the zone at {args.api_url or args.kube_context} has nothing to export "
                         f"with profile {args.profile}: no Mesh, Secret or policy; the output is empty")
-    for warning in warnings:
+    for warning in said:
         print(f"WARNING: {_redact(warning)}", file=sys.stderr)
     counts = ", ".join(f"{n} {kind}" for kind, n in counts_by_kind(result.documents).items())
     progress(f"{len(result.documents)} documents ({counts or 'none'}) in {result.requests} requests")

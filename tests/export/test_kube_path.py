@@ -19,7 +19,8 @@ from fake_zone import FakeZone, Obj, k8s_object
 from zone_data import UNKNOWN_TYPE, zone_objects
 
 from components.clients import cluster_access
-from components.clients.kube_api import KubeApiClient, KubeTarget
+from components.clients.errors import ApiError
+from components.clients.kube_api import KubeApiClient
 from components.clients.kuma_api import ApiTarget, KumaApiClient
 from components.export import ExportError, ExportOptions, ExportResult, export_zone, to_yaml
 from tests.export.fake_kube_api import FakeKubeApi, decode_continue
@@ -80,9 +81,10 @@ def proxy_target(api: FakeKubeApi) -> ApiTarget:
                      headers={"Authorization": f"Bearer {api.token}"})
 
 
-def kube_target(api: FakeKubeApi, **changes: Any) -> KubeTarget:
-    target = KubeTarget(api.base_url, "mesh-zone", verify=False,
-                        authorization=f"Bearer {api.token}", retries=2, backoff_factor=0)
+def kube_target(api: FakeKubeApi, authorization: str | None = None, **changes: Any) -> ApiTarget:
+    target = ApiTarget(api.base_url, name="kube context 'mesh-zone'", verify=False,
+                       headers={"Authorization": authorization or f"Bearer {api.token}"},
+                       retries=2, backoff_factor=0)
     return replace(target, **changes)
 
 
@@ -156,7 +158,7 @@ def test_an_expired_continue_token_restarts_the_list(served: tuple[FakeZone, Fak
 def test_a_list_that_keeps_expiring_fails_saying_so(served: tuple[FakeZone, FakeKubeApi]) -> None:
     _zone, api = served
     api.expire_continues = 1000
-    with pytest.raises(ExportError, match="continue token expired 4 times"):
+    with pytest.raises(ApiError, match="continue token expired 4 times"):
         via_kube(api, ExportOptions(kube_page_size=400))
 
 
@@ -173,7 +175,7 @@ def test_429_waits_for_retry_after(served: tuple[FakeZone, FakeKubeApi]) -> None
 def test_429_without_end_names_the_concurrency_key(served: tuple[FakeZone, FakeKubeApi]) -> None:
     _zone, api = served
     api.throttle, api.retry_after = 1000, "0"
-    with pytest.raises(ExportError, match=r"HTTP 429.*exportConcurrency"):
+    with pytest.raises(ApiError, match=r"HTTP 429.*exportConcurrency"):
         via_kube(api, ExportOptions())
 
 
@@ -187,7 +189,7 @@ def test_a_missing_permission_names_verb_resource_and_the_cluster_role(
         served: tuple[FakeZone, FakeKubeApi], denied: tuple[str, str], named: str) -> None:
     _zone, api = served
     api.forbidden.add(denied)
-    with pytest.raises(ExportError) as error:
+    with pytest.raises(ApiError) as error:
         via_kube(api, ExportOptions())
     message = str(error.value)
     assert named in message and "HTTP 403" in message
@@ -196,7 +198,7 @@ def test_a_missing_permission_names_verb_resource_and_the_cluster_role(
 
 def test_wrong_kube_credentials_say_which_context(served: tuple[FakeZone, FakeKubeApi]) -> None:
     _zone, api = served
-    with pytest.raises(ExportError, match="refused the credentials of kube context 'mesh-zone'"):
+    with pytest.raises(ApiError, match="refused the credentials of kube context 'mesh-zone'"):
         via_kube(api, ExportOptions(), authorization="Bearer expired")
 
 
@@ -214,7 +216,7 @@ def test_the_kube_target_comes_from_the_named_context(served: tuple[FakeZone, Fa
     zone, api = served
     config = api.kubeconfig(tmp_path / "kubeconfig")
     target = cluster_access.kube_target("mesh-zone", config)
-    assert target.server == api.base_url and target.context == "mesh-zone"
+    assert target.base_url == api.base_url and target.name == "kube context 'mesh-zone'"
     assert api.token not in repr(target)
     with KumaApiClient(proxy_target(api)) as client, KubeApiClient(target) as kube_api:
         got = export_zone(client, ExportOptions(), kube_api=kube_api)
