@@ -301,8 +301,7 @@ class Transport:
             connect_timeout=target.connect_timeout, read_timeout=target.read_timeout,
             verify=target.verify, client_cert=target.client_cert,
         )
-        # Over plain http there is no TLS to verify (and nothing to warn about it).
-        if target.verify is False and urlsplit(self.base_url).scheme == "https":
+        if target.verify is False:
             self._warn_insecure()
 
     def _warn_insecure(self) -> None:

@@ -101,6 +101,9 @@ def test_insecure_warns_once(zone: FakeZone) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("verification is disabled") == 1
     assert "InsecureRequestWarning" not in done.stderr
+    # Said as the command's own line, not in Python's warning format with a source line.
+    assert done.stderr.count("WARNING: TLS certificate verification is disabled") == 1
+    assert "UserWarning" not in done.stderr and "cli.py" not in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
