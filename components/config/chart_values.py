@@ -120,9 +120,3 @@ def check_chart_services(values: Mapping[str, Any], key: str, product: Product,
             f"KDS server listens on {KDS_GRPC_PORT_ENV} ({listening or KDS_PORT}). Also set "
             f"`pulumi config set --path '{NAMESPACE}:{where('envVars', KDS_GRPC_PORT_ENV)}' "
             f"{port}`, or remove the port")
-
-
-def zone_sync_port(values: Mapping[str, Any], product: Product) -> int:
-    """The global's zone-sync Service port, for a bare global.kdsAddress (validated above)."""
-    port = chart_value(product, values, "controlPlane", "globalZoneSyncService", "port")
-    return int(port) if str(port).isdigit() and 1 <= int(port) <= 65535 else KDS_PORT

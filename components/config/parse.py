@@ -13,7 +13,6 @@ from components.config.chart_values import (
     check_chart_services,
     refuse_owned_values,
     without_name_override,
-    zone_sync_port,
 )
 from components.config.fields import (
     check_chart_version,
@@ -46,6 +45,7 @@ from components.config.schema import (
 )
 from components.config.trust import parse_kds_tls, parse_zone_auth
 from components.redaction import redact_url
+from components.rules.chart_names import zone_sync_port
 from components.rules.forward_compat import zone_name_warning
 from components.rules.products import PRODUCTS, Product
 
@@ -179,7 +179,7 @@ def _global(g: Reader, product: Product, ready_timeout: int, *,
         kube_context=g.string("kubeContext", required=True) or "",
         release_name=g.string("releaseName", product.chart) or product.chart,
         kds_address=(parse_kds_address(kds_raw, "global.kdsAddress", g.problems,
-                                       zone_sync_port(values, product))
+                                       zone_sync_port(product, values))
                      if kds_raw else None),
         api_url=api.url,
         api_token=api.token,

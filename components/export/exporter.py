@@ -35,6 +35,7 @@ from components.export.model import (
     ExportResult,
 )
 from components.redaction import redact_url
+from components.rules import kuma_mesh, signing_keys
 
 Progress = Callable[[str], None]
 Item = Mapping[str, Any]
@@ -427,7 +428,7 @@ class _Run:
         use_source: bool,
     ) -> list[dict[str, Any]]:
         documents: list[dict[str, Any]] = []
-        signing_keys: list[dict[str, Any]] = []
+        last: list[dict[str, Any]] = []
         left_out: list[str] = []   # outside the zone's system namespace, as kumactl leaves them
         needed_secrets: list[str] = []
         for index in sorted(mesh_objects):
@@ -465,15 +466,13 @@ class _Run:
                     left_out.append(f"{rtype.name} {kube_objects.namespace_of(obj)}/{name}")
                     continue
                 name = str(doc.get("metadata", {}).get("name", ""))
-                if rtype.name == profiles.GLOBAL_SECRET and name.startswith(
-                    kuma_names.USER_TOKEN_SIGNING_KEY_PREFIX
-                ):
+                if rtype.name == profiles.GLOBAL_SECRET and signing_keys.applied_last(name):
                     # Applied last: once the global has the zone's signing key,
                     # tokens issued by the global itself stop working.
-                    signing_keys.append(doc)
+                    last.append(doc)
                 else:
                     documents.append(doc)
-        documents += signing_keys
+        documents += last
         if left_out:
             shown = ", ".join(left_out[:10]) + (f" and {len(left_out) - 10} more"
                                                 if len(left_out) > 10 else "")
@@ -515,8 +514,7 @@ class _Run:
             name: str = meta["name"]
             if kind == profiles.GLOBAL_SECRET and name in kube_objects.NEVER_EXPORTED:
                 continue
-            labels = meta.get("labels")
-            mesh = str(labels.get(kuma_names.MESH_LABEL, "")) if isinstance(labels, Mapping) else ""
+            mesh = kuma_mesh.secret_listed_in(doc) or ""
             if kind == profiles.SECRET:
                 rank = mesh_rank.get(mesh, len(mesh_rank))
                 keyed.append((rank, mesh, name, doc))

@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from components.clients.kuma_names import MESH_LABEL, SECRET_KINDS
+from components.clients.kuma_names import SECRET_KINDS
 from components.export.model import ExportError
-
-DEFAULT_MESH = "default"
+from components.rules import kuma_mesh
 
 # Kinds whose mesh is the top-level `mesh` field (the native kinds listed above).
 TOP_LEVEL_MESH_KINDS = frozenset({
@@ -43,21 +42,18 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def mesh_of(obj: Mapping[str, Any], type_name: str) -> str:
-    """The mesh Kuma reads from a stored object of this type ("" for none)."""
-    if type_name in SECRET_KINDS:
-        # A GlobalSecret has none; a Secret is listed per mesh by its label alone (a label
-        # selector), so one without the label is in no mesh's list.
-        labels = _meta(obj).get("labels")
-        label = labels.get(MESH_LABEL) if isinstance(labels, Mapping) else None
-        return label if type_name == "Secret" and isinstance(label, str) else ""
-    top = obj.get("mesh")
-    if type_name in TOP_LEVEL_MESH_KINDS or isinstance(top, str):
+    """The mesh whose list shows a stored object of this type, as Kuma reads it
+    (rules/kuma_mesh.py); "" for none: a global-scoped object, or a Secret without its label."""
+    _meta(obj)
+    if type_name == "GlobalSecret":
+        return ""
+    if type_name == "Secret":
+        return kuma_mesh.secret_listed_in(obj) or ""
+    if type_name in TOP_LEVEL_MESH_KINDS or isinstance(obj.get("mesh"), str):
         # A kind outside the list that still carries the field (Kong Mesh's native kinds) is
-        # read the same way.
-        return top if isinstance(top, str) else ""
-    labels = _meta(obj).get("labels")
-    mesh = labels.get(MESH_LABEL) if isinstance(labels, Mapping) else None
-    return mesh if isinstance(mesh, str) else DEFAULT_MESH
+        # read the same way; the global-scoped ones among them have none.
+        return kuma_mesh.top_level_mesh(obj)
+    return kuma_mesh.mesh_of(obj)
 
 
 def kuma_name(obj: Mapping[str, Any], type_name: str) -> str:

@@ -13,18 +13,17 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.clients.kuma_names import SECRET_TYPES
 from components.resources.dependencies import after_component, one_dependency_input
+from components.rules import kuma_mesh
 from components.rules.merge import LAST_APPLIED_ANNOTATION, ObjectKey, SharedObject
 from components.rules.signing_keys import travels_with_signing_keys
 
-# A Kuma mesh-scoped Secret as Kubernetes stores it; a GlobalSecret has type
-# system.kuma.io/global-secret (pkg/plugins/common/k8s/names.go).
-MESH_SECRET_TYPE = "system.kuma.io/secret"
+# A Kuma mesh-scoped Secret as Kubernetes stores it (kuma_names.SECRET_TYPES).
+MESH_SECRET_TYPE = SECRET_TYPES["Secret"]
 # kuma.io kinds of scope Global that a federation export carries (GET /_resources); every other
 # kuma.io kind it carries is mesh-scoped. GlobalSecret is a v1 Secret, above.
 GLOBAL_SCOPED_KINDS = frozenset({"Mesh", "HostnameGenerator"})
-MESH_LABEL = "kuma.io/mesh"
-DEFAULT_MESH = "default"
 
 # Output-only metadata: never sent to the API server.
 _READ_ONLY_METADATA = ("creationTimestamp", "resourceVersion", "uid", "generation",
@@ -49,18 +48,16 @@ def resource_name(key: ObjectKey) -> str:
 
 
 def mesh_of(document: Mapping[str, Any]) -> str | None:
-    """The Mesh a mesh-scoped copy belongs to, as Kuma reads it (the `mesh` field of an old-style
-    policy, else the kuma.io/mesh label, else `default`); None for a global-scoped one."""
-    metadata = document.get("metadata") or {}
-    labels = metadata.get("labels") or {}
+    """The Mesh a mesh-scoped copy belongs to, as Kuma reads it (rules/kuma_mesh.py); None for a
+    global-scoped one (a GlobalSecret, a Mesh, a HostnameGenerator)."""
     api_version = str(document.get("apiVersion", ""))
     if api_version == "v1":
         if document.get("kind") != "Secret" or document.get("type") != MESH_SECRET_TYPE:
             return None
-        return str(labels.get(MESH_LABEL) or DEFAULT_MESH)
+        return kuma_mesh.mesh_of(document)
     if not api_version.startswith("kuma.io/") or document.get("kind") in GLOBAL_SCOPED_KINDS:
         return None
-    return str(document.get("mesh") or labels.get(MESH_LABEL) or DEFAULT_MESH)
+    return kuma_mesh.mesh_of(document)
 
 
 def _is_mesh(document: Mapping[str, Any]) -> bool:

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_command as command
 
 from components.resources.dependencies import after_component
+from components.rules import kuma_mesh
 from components.rules.helm_values import values_digest
 
 # How pulumi-command runs a module of ours: no interpreter path, no checkout path, no PYTHONPATH
@@ -39,8 +40,8 @@ def expected_policies(documents: Sequence[Mapping[str, Any]]) -> list[dict[str, 
         if not str(document.get("apiVersion", "")).startswith("kuma.io/") or kind == "Mesh":
             continue
         metadata = document.get("metadata") or {}
-        mesh = (metadata.get("labels") or {}).get("kuma.io/mesh") or document.get("mesh") or "default"
-        expected.append({"type": kind, "mesh": str(mesh), "name": str(metadata.get("name", ""))})
+        expected.append({"type": kind, "mesh": kuma_mesh.mesh_of(document),
+                         "name": str(metadata.get("name", ""))})
     return expected
 
 

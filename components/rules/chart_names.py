@@ -44,10 +44,12 @@ def zone_sync_service(product: Product, values: Mapping[str, Any]) -> str:
 
 
 def zone_sync_port(product: Product, values: Mapping[str, Any]) -> int:
-    """The port zones dial on the global's KDS Service (`globalZoneSyncService.port`); config
-    validation refuses one that is not a port number."""
+    """The port zones dial on the global's KDS Service (`globalZoneSyncService.port`), the chart's
+    default when unset. Config validation refuses one that is not a port number (and reads this
+    while it does: such a value counts as unset here, its problem is said there)."""
     configured = chart_value(product, values, "controlPlane", "globalZoneSyncService", "port")
-    return int(configured) if configured not in (None, "") else KDS_PORT
+    valid = str(configured).isdigit() and 1 <= int(str(configured)) <= 65535
+    return int(str(configured)) if valid else KDS_PORT
 
 
 def service_enabled(product: Product, values: Mapping[str, Any]) -> bool:

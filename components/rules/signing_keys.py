@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.clients.kuma_names import ADMIN_TOKEN_SECRET
+from components.clients.kuma_names import ADMIN_TOKEN_SECRET, USER_TOKEN_SIGNING_KEY_PREFIX
 
-SIGNING_KEY_PREFIXES = ("user-token-signing-key", "zone-token-signing-key")
+SIGNING_KEY_PREFIXES = (USER_TOKEN_SIGNING_KEY_PREFIX, "zone-token-signing-key")
 # The admin user token the control plane made at first start (a GlobalSecret too): signed with its
 # user-token signing key, so it goes where that key goes. Every zone exports its own, with other
 # data, under this one name: copying two would be a conflict, and a zones stack's would replace
@@ -44,6 +44,14 @@ def is_token_signing_key(document: Mapping[str, Any]) -> bool:
 def travels_with_signing_keys(document: Mapping[str, Any]) -> bool:
     """A token signing key, or the admin token signed with one: what goes where the keys go."""
     return is_token_signing_key(document) or _global_secret_name(document) == ADMIN_USER_TOKEN
+
+
+def applied_last(global_secret_name: str) -> bool:
+    """Whether kumactl's export puts this GlobalSecret after everything else: the user-token
+    signing keys only, not the zone-token keys nor the admin token (app/kumactl/cmd/export/
+    export.go, v2.14.3: "put user token signing keys as last, because once we apply this, we
+    cannot apply anything else without reconfiguring kumactl with a new auth data")."""
+    return global_secret_name.startswith(USER_TOKEN_SIGNING_KEY_PREFIX)
 
 
 @dataclass(frozen=True)
