@@ -100,6 +100,18 @@ def test_zone_values_follow_the_guide():
     }
 
 
+def test_the_way_back_turns_the_zone_ingress_off_over_the_federated_values():
+    """What --reset-then-reuse-values computes from the federated release and the standalone
+    values: no global address, and the ingress the federation turned on, off again."""
+    federated = zone_values(KUMA, zone_name="zone-1", kds_global_url="grpcs://1.2.3.4:5685",
+                            kds_ca_cert=None, extra={})
+    standalone = zone_values(KUMA, zone_name="zone-1", kds_global_url=None, kds_ca_cert=None,
+                             extra={})
+    reused = deep_merge(federated, standalone)
+    assert reused["ingress"] == {"enabled": False}
+    assert reused["controlPlane"]["kdsGlobalAddress"] == ""
+
+
 def test_a_zone_going_from_a_ca_to_skip_verify_drops_the_ca():
     """The upgrade reuses the release's values: without saying so, a CA set by an earlier run
     would stay mounted (and read) after the switch to skipVerify."""

@@ -89,12 +89,17 @@ def test_secret_data_is_a_pulumi_secret_and_never_plaintext(preview):
         assert "zone-admin-token" not in text, registration.name
 
 
-@pytest.mark.parametrize("preview", [True, False])
-def test_zone_values_point_at_the_global_kds_address(preview):
-    monitor = federate(preview)
+def test_in_a_preview_the_zone_values_wait_for_the_global():
+    """stdin is computed from the global release's outputs: unknown in a preview (never a value
+    made up before the global exists), and the upgrade, which never deletes, shows no delete."""
+    upgrade = federate(True).one(COMMAND, "zone-1-upgrade")
+    assert upgrade.inputs["stdin"] == UNKNOWN
+    assert "delete" not in upgrade.inputs
+
+
+def test_zone_values_point_at_the_global_kds_address():
+    monitor = federate(False)
     upgrade = monitor.one(COMMAND, "zone-1-upgrade")
-    if preview:
-        return  # stdin is computed from outputs; covered by the update run
     values = json.loads(upgrade.inputs["stdin"])
     control_plane = values["kuma"]["controlPlane"]
     assert control_plane["mode"] == "zone"

@@ -106,6 +106,9 @@ def test_the_way_back_returns_the_zone_to_standalone_without_uninstalling_it():
     values = json.loads(upgrade.inputs["stdin"])
     assert values["kuma"]["controlPlane"]["kdsGlobalAddress"] == ""
     assert values["kuma"]["controlPlane"]["mode"] == "zone"
+    # Said, not left out: the upgrade reuses the release's values, so an ingress the federation
+    # turned on would stay on, exposed to a global that is no longer there.
+    assert values["kuma"]["ingress"] == {"enabled": False}
     assert "delete" not in upgrade.inputs  # destroy never uninstalls the zone
     assert not [r for r in monitor.registrations if r.name.startswith("check-")]
     assert not [r for r in monitor.registrations if r.parent.endswith("exported")]
