@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from components import log
@@ -58,14 +58,27 @@ class ZoneExports:
     warnings: list[str]
 
 
-def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiTarget:
-    """The zone API as the export reaches it: api.url with a token, or the kube service proxy."""
+def export_limits(cfg: FederationConfig) -> ApiTarget:
+    """How long and how often a zone's export may ask (no server: `ApiTarget.limited_as` gives
+    these to each target the export uses)."""
+    return ApiTarget("", deadline_seconds=cfg.export_deadline_seconds,
+                     deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds",
+                     status_retries=cfg.export_status_retries,
+                     connect_retries=cfg.export_connect_retries)
+
+
+def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int, *,
+                    budget: Budget | None = None) -> ApiTarget:
+    """The zone API as the export reaches it: api.url with a token (read, when not set, from the
+    zone's Secret within `budget`), or the kube service proxy; with the export's limits."""
+    limits = export_limits(cfg)
     if zone.api_url:
         token = zone.api_token
         token_source = f"mesh-federation:zones[{index}].api.token"
         if token is None:
             token = cluster_access.read_admin_token(context=zone.kube_context, namespace=cfg.namespace,
-                                                    kubeconfig=cfg.kubeconfig)
+                                                    kubeconfig=cfg.kubeconfig, limits=limits,
+                                                    budget=budget)
             token_source = (f"Secret {cfg.namespace}/{cluster_access.ADMIN_TOKEN_SECRET} "
                             f"in {zone.kube_context!r}")
         return ApiTarget(
@@ -73,12 +86,12 @@ def zone_api_target(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ApiT
             verify=zone.api_ca_bundle or True,
             address_hint=(f"start `{port_forward_hint(cfg, zone.kube_context, zone.values)}` or fix "
                           f"mesh-federation:zones[{index}].api.url"),
-        )
+        ).limited_as(limits)
     return cluster_access.service_proxy_target(
         context=zone.kube_context, namespace=cfg.namespace,
         service=control_plane_service(cfg.product, zone.values), port=API_PORT,
         kubeconfig=cfg.kubeconfig,
-    )
+    ).limited_as(limits)
 
 
 def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> ExportResult:
@@ -88,11 +101,10 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
     from the zone API, one GET per object, as kumactl reads it."""
     options = ExportOptions(profile=cfg.export_profile, target_namespace=cfg.namespace,
                             concurrency=cfg.export_concurrency)
-    # One deadline for the whole export: retries never add up to an unbounded wait.
-    target = replace(zone_api_target(cfg, zone, index), deadline_seconds=cfg.export_deadline_seconds,
-                     deadline_setting=f"{NAMESPACE}:exportDeadlineSeconds",
-                     status_retries=cfg.export_status_retries,
-                     connect_retries=cfg.export_connect_retries)
+    # One deadline for the whole export, every request of either API (the admin token's read
+    # too): retries never add up to an unbounded wait.
+    budget = Budget.of(export_limits(cfg))
+    target = zone_api_target(cfg, zone, index, budget=budget)
     # The zone's Kubernetes API, read by default, keeps the same timeouts, retries and deadline.
     kube_target = (None if zone.api_url else
                    cluster_access.kube_target(zone.kube_context, cfg.kubeconfig).limited_as(target))
@@ -101,8 +113,6 @@ def export_from_zone(cfg: FederationConfig, zone: ZoneConfig, index: int) -> Exp
 
     def progress(line: str) -> None:
         log.info(f"{zone.name}: {line}")
-    # One deadline for every request of the export, whichever API it asks.
-    budget = Budget.of(target)
     with KumaApiClient(target, pool_size=cfg.export_concurrency, budget=budget) as client:
         if kube_target is None:
             return export_zone(client, options, progress=progress)

@@ -19,9 +19,11 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+from components.clients.errors import ApiError
 from components.clients.kuma_names import ADMIN_TOKEN_SECRET, SECRET_TYPES
-from components.clients.transport import ApiTarget
+from components.clients.transport import ApiTarget, Budget
 from components.redaction import CredentialError, clean_credential
 
 # ADMIN_TOKEN_SECRET: said in messages about the token read here.
@@ -157,26 +159,35 @@ def service_proxy_target(
     )
 
 
-def read_admin_token(*, context: str, namespace: str, kubeconfig: str | None = None) -> str:
-    """The zone's admin user token, from the Secret the control plane writes at start-up."""
-    from kubernetes import client
+def read_admin_token(*, context: str, namespace: str, kubeconfig: str | None = None,
+                     limits: ApiTarget | None = None, budget: Budget | None = None) -> str:
+    """The zone's admin user token, from the Secret the control plane writes at start-up: one GET
+    through the one transport, with `limits`' timeouts and retries (else the defaults), within
+    `budget` (an export's deadline) if given."""
+    from components.clients.kube_api import KubeApiClient
 
-    api = client.CoreV1Api(_api_client(context, kubeconfig))
+    target = kube_target(context, kubeconfig)
+    path = f"/api/v1/namespaces/{quote(namespace, safe='')}/secrets/{ADMIN_TOKEN_SECRET}"
     try:
-        secret = api.read_namespaced_secret(ADMIN_TOKEN_SECRET, namespace)
-    except Exception as error:  # ApiException, urllib3 errors: all mean "could not read it"
-        status = getattr(error, "status", None)
+        with KubeApiClient(target if limits is None else target.limited_as(limits),
+                           pool_size=1, budget=budget) as api:
+            secret = api.get_json(path)
+    except ApiError as error:  # refused, missing, unreachable: all mean "could not read it"
+        # An answer's status says it; no answer (unreachable, the deadline) its own message.
+        why = f"status {error.status}" if error.status else str(error).rstrip(".")
         raise KubeAccessError(
             f"could not read Secret {namespace}/{ADMIN_TOKEN_SECRET} with kube context {context!r}"
-            f" (status {status}): set the zone's api.token with `pulumi config set --secret --path "
+            f" ({why}): set the zone's api.token with `pulumi config set --secret --path "
             "'mesh-federation:zones[N].api.token' <token>` or check the namespace and your access"
         ) from None
-    data = (secret.data or {}).get("value")
-    if not data:
+    data = secret.get("data") if isinstance(secret, dict) else None
+    value = data.get("value") if isinstance(data, dict) else None
+    if not value:
         raise KubeAccessError(f"Secret {namespace}/{ADMIN_TOKEN_SECRET} has no `value` key")
     source = f"Secret {namespace}/{ADMIN_TOKEN_SECRET} in kube context {context!r}"
     try:
-        return clean_credential(base64.b64decode(data).decode("utf-8", errors="replace"), source)
+        return clean_credential(base64.b64decode(str(value)).decode("utf-8", errors="replace"),
+                                source)
     except (CredentialError, ValueError) as error:
         raise KubeAccessError(f"{error}" if isinstance(error, CredentialError)
                               else f"{source} is not base64") from None

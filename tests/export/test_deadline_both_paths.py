@@ -13,10 +13,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from components.clients.cluster_access import KubeAccessError
 from components.clients.errors import Stopped
 from tests import factories
 
@@ -83,14 +85,18 @@ def test_the_export_command_gives_up_at_its_deadline_in_one_clean_line(
     assert "password" not in done.stderr
 
 
-@pytest.mark.parametrize("through_kube", [True, False])
+@pytest.mark.parametrize("api", [
+    None,  # the default: the zone's Kubernetes API and its service proxy
+    {"token": "zone-admin-token"},
+    {},  # api.url without a token: the token is read from the zone's Secret first
+])
 def test_the_programs_export_deadline_reaches_both_paths(
-        silent_server: str, tmp_path: Path, through_kube: bool) -> None:
+        silent_server: str, tmp_path: Path, api: dict[str, str] | None) -> None:
     from components import zone_exports
 
-    zone = {"name": "zone-1", "kubeContext": "zone"}
-    if not through_kube:
-        zone["api"] = {"url": silent_server, "token": "zone-admin-token"}  # type: ignore[assignment]
+    zone: dict[str, Any] = {"name": "zone-1", "kubeContext": "zone"}
+    if api is not None:
+        zone["api"] = {"url": silent_server, **api}
     cfg = factories.config(exportDeadlineSeconds=DEADLINE, zones=[zone],
                            kubeconfig=kubeconfig(tmp_path / "kubeconfig", silent_server))
     outcome: list[BaseException] = []
@@ -104,7 +110,8 @@ def test_the_programs_export_deadline_reaches_both_paths(
     worker.start()
     worker.join(BOUND_SECONDS)
     assert not worker.is_alive(), "the export outlived its deadline"
-    assert len(outcome) == 1 and isinstance(outcome[0], Stopped), outcome
+    assert len(outcome) == 1, outcome
+    assert isinstance(outcome[0], KubeAccessError if api == {} else Stopped), outcome
     message = str(outcome[0])
     assert f"deadline of {DEADLINE}s (mesh-federation:exportDeadlineSeconds)" in message
     assert "ConnectionPool" not in message
