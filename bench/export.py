@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "tests" / "export"))
 from fake_zone import FakeZone, Obj, k8s_object  # noqa: E402
 
 from components.clients.cluster_access import service_proxy_url  # noqa: E402
-from components.clients.kube_api import DEFAULT_LIST_LIMIT, KubeApiClient, KubeTarget  # noqa: E402
+from components.clients.kube_api import DEFAULT_LIST_LIMIT, KubeApiClient  # noqa: E402
 from components.clients.kuma_api import ApiTarget, KumaApiClient  # noqa: E402
 from components.export import ExportOptions, export_zone  # noqa: E402
 from tests.export.fake_kube_api import FakeKubeApi  # noqa: E402
@@ -164,7 +164,8 @@ def _kube_phase(servers: _Servers) -> float:
     """The Kubernetes path's export alone, in this process (no interpreter start, no YAML)."""
     proxy = ApiTarget(service_proxy_url(servers.kube_url, "kuma-system", "kuma-control-plane", 5681),
                       headers={"Authorization": "Bearer kube-bearer-token"}, retries=0)
-    kube = KubeTarget(servers.kube_url, "zone", authorization="Bearer kube-bearer-token")
+    kube = ApiTarget(servers.kube_url, name="kube context 'zone'",
+                     headers={"Authorization": "Bearer kube-bearer-token"})
     with KumaApiClient(proxy) as client, KubeApiClient(kube) as kube_api:
         start = time.perf_counter()
         export_zone(client, ExportOptions(), kube_api=kube_api)

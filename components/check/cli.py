@@ -18,7 +18,9 @@ from components.check.poll import CheckFailed, run_check
 from components.check.spec import ApiSpec, CheckSpec, DirectApi, SpecError
 from components.clients.errors import KumaApiError, Misconfigured
 from components.clients.kuma_api import ApiTarget, KumaApiClient
+from components.clients.transport import InsecureTransportWarning
 from components.redaction import MASK, Redactor
+from components.warning_hook import say_warnings_of
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 __all__ = ["MASK", "Redactor", "main"]
@@ -94,6 +96,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     spec_tokens = [api.token for api in (spec.global_api, spec.zone_api)
                    if isinstance(api, DirectApi)]
     redact = Redactor(spec_tokens)
+    # TLS verification off for an API: said once, as this command's own masked line.
+    say_warnings_of(InsecureTransportWarning,
+                    lambda message: print(redact(f"federation check: warning: {message}"),
+                                          file=stderr, flush=True))
     try:
         global_target = build_target(spec.global_api, side="global",
                                      timeout_seconds=spec.timeout_seconds)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from components.clients.transport import InsecureTransportWarning
 from components.redaction import Redactor
+from components.warning_hook import say_warnings_of
 from components.zone_token.issue import TokenSpec, ZoneTokenError, issue_zone_token
 
 
@@ -17,6 +19,9 @@ def main(stdin: TextIO | None = None, stdout: TextIO | None = None, stderr: Text
     text = stdin.read()
     # Whatever the spec holds (the admin token) is masked in what is printed (stderr is logged).
     redact = Redactor(_strings(text))
+    # TLS verification off for an API: said once, as this command's own masked line.
+    say_warnings_of(InsecureTransportWarning,
+                    lambda message: print(redact(f"zone token: warning: {message}"), file=stderr))
     try:
         spec = TokenSpec.from_json(text)
         print(f"zone token: asking the global for {spec.zone!r}'s token (scope cp, valid for "
