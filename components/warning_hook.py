@@ -1,5 +1,5 @@
 """Python warnings of one class said through a command's or the program's own log path (a masked
-`WARNING:` line, `pulumi.log.warn`), not in Python's format with a file and source line."""
+`WARNING:` line, the program's `log.warn`), not in Python's format with a file and source line."""
 
 from __future__ import annotations
 
