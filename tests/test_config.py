@@ -521,6 +521,25 @@ def test_a_plaintext_credential_beside_a_secret_one_is_refused_by_the_stack_file
     assert PLAIN_CREDENTIAL not in str(error.value)
 
 
+def test_a_plain_object_with_a_secure_key_among_others_is_plaintext(
+        stack_config: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    """Pulumi reads `{secure: <text>}` alone as a secret, but `{secure: a, b: c}` as a plain object
+    (sdk/go/common/resource/config/map_test.go at v3.259.0): a credential written so is refused."""
+    from components.config import load_config
+
+    plain_object = {"secure": "not-an-envelope", "value": PLAIN_CREDENTIAL}
+    zones = [ZONES_AS_GIVEN[0], {**ZONES_AS_GIVEN[1], "api": {**ZONES_AS_GIVEN[1]["api"],
+                                                               "token": plain_object}}]
+    written = [{**zones[0], "api": {**zones[0]["api"], "token": SECURE}}, zones[1]]
+    _stack_file(tmp_path, monkeypatch, written, None)
+    stack_config({**raw(), "zones": zones}, ["zones"])
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    assert any(p.startswith("zones[1].api.token holds a credential set without --secret")
+               for p in error.value.problems), error.value.problems
+    assert PLAIN_CREDENTIAL not in str(error.value)
+
+
 def test_a_stack_file_of_secure_credentials_or_not_the_one_in_use_refuses_nothing(
         stack_config: Any, tmp_path: Any, monkeypatch: Any) -> None:
     """Every credential `{secure: ...}`; or a plaintext one whose value is not the one the
