@@ -40,10 +40,12 @@ def switch_summary(zone_name: str, before: ControlPlaneInfo | None, *, kds_url: 
     if before is None:
         return (f"{zone_name}: switches to {after_role}, zone {zone_name}, kdsGlobalAddress "
                 f"{after_address} (what it runs with now is not read: {not_read})")
-    pairs = [(federation_role(before.mode, before.global_address), after_role),
-             (f"zone {before.zone_name or NONE}", f"zone {zone_name}"),
-             (f"kdsGlobalAddress {before.global_address or NONE}", f"kdsGlobalAddress {after_address}")]
-    changes = ", ".join(f"{now} -> {after.split(' ')[-1]}" if now != after else f"{now} (unchanged)"
-                        for now, after in pairs)
+    # (what, now, after): the role has no label, as in "standalone -> zone".
+    changes = ", ".join(
+        " ".join(filter(None, (what, now, "(unchanged)" if now == after else f"-> {after}")))
+        for what, now, after in (
+            ("", federation_role(before.mode, before.global_address), after_role),
+            ("zone", before.zone_name or NONE, zone_name),
+            ("kdsGlobalAddress", before.global_address or NONE, after_address)))
     return (f"{zone_name}: {changes} (now: {before.product} {before.version}, as its /config says; "
             f"every value the switch sets: stack output zones.{zone_name}.values)")
