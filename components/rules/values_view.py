@@ -11,8 +11,9 @@ masked once more here, value by value, so that nothing secret reaches it by anot
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -61,15 +62,14 @@ def _leaf_view(value: Any, redactor: Redactor) -> Any:
 
 def _output_view(output: pulumi.Output[Any], view: Callable[[Any], Any]) -> pulumi.Output[Any]:
     """The view of an Output's value, itself never a secret: SECRET_VALUE when the Output is one.
-    Unknown stays unknown, and the Output's resources stay its dependencies. An `apply` cannot
-    tell a secret from a plain value (it makes its result a secret either way), hence the
-    Output's own futures."""
-    async def value() -> Any:
+    Unknown stays unknown. An `apply` cannot tell a secret from a plain value (it makes its
+    result a secret either way), hence the Output's own futures."""
+    async def compute() -> tuple[Any, bool, bool]:
         if await output.is_secret():
-            return SECRET_VALUE
+            return SECRET_VALUE, await output.is_known(), False
         resolved = await output.future()
-        return None if resolved is None else view(resolved)
-    return pulumi.Output(output.resources(), value(), output.is_known())
+        return (None if resolved is None else view(resolved)), await output.is_known(), False
+    return _derived_output(compute)
 
 
 def known_or(value: pulumi.Input[str], placeholder: str) -> pulumi.Output[str]:
@@ -77,9 +77,33 @@ def known_or(value: pulumi.Input[str], placeholder: str) -> pulumi.Output[str]:
     a preview too (an `apply` on an unknown Output never runs there)."""
     output = pulumi.Output.from_input(value)
 
-    async def resolved() -> str:
-        return str(await output.future()) if await output.is_known() else placeholder
+    async def compute() -> tuple[Any, bool, bool]:
+        known = await output.is_known()
+        return (str(await output.future()) if known else placeholder), True, await output.is_secret()
+    return _derived_output(compute)
 
-    async def known() -> bool:
-        return True
-    return pulumi.Output(output.resources(), resolved(), known(), output.is_secret())
+
+def _derived_output(compute: Callable[[], Awaitable[tuple[Any, bool, bool]]]) -> pulumi.Output[Any]:
+    """An Output of what `compute` finds: (value, known, secret), with no dependencies (the
+    views are for reading; what they derive from reaches the same resources another way).
+    Futures, not coroutines, feed the Output: a coroutine it never awaits (the program ended
+    first) would be reported as never awaited. A failure upstream leaves the view unknown: the
+    values it shows fail the resource they feed with the error itself, and an error here that
+    nobody awaits would only be reported again, as never retrieved."""
+    loop = asyncio.get_event_loop()
+    value: asyncio.Future[Any] = loop.create_future()
+    known: asyncio.Future[bool] = loop.create_future()
+    secret: asyncio.Future[bool] = loop.create_future()
+
+    async def fill() -> None:
+        try:
+            result, is_known, is_secret = await compute()
+        except Exception:
+            result, is_known, is_secret = None, False, False
+        known.set_result(is_known)
+        secret.set_result(is_secret)
+        value.set_result(result)
+    # The loop keeps only a weak reference to a task: the Output's future keeps this one.
+    filling = asyncio.ensure_future(fill())
+    value.add_done_callback(lambda _: filling)
+    return pulumi.Output(set(), value, known, secret)
