@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,13 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime.proto import resource_pb2
 
+from components import log
 from components.config import FederationConfig, ZoneConfig
 from components.export.model import ControlPlaneInfo, ExportResult
 from components.program import UNKNOWN_KDS_URL, build
 from components.redaction import SECRET_VALUE, Redactor
 from components.rules.switch_summary import switch_summary
-from components.rules.values_view import values_view
+from components.rules.values_view import known_or, values_view
 from components.stack_outputs import outputs
 from tests import canaries, factories
 from tests.pulumi_harness import SECRET_SIG, UNKNOWN, RecordingMonitor, run_program
@@ -270,3 +272,17 @@ def test_the_summary_says_what_is_unchanged_and_what_was_not_read() -> None:
     back = switch_summary("zone-1", None, kds_url=None, not_read="the way back does not export the zone")
     assert back == ("zone-1: switches to standalone, zone zone-1, kdsGlobalAddress none (what it runs "
                     "with now is not read: the way back does not export the zone)")
+
+
+def test_a_line_quotes_a_secret_address_as_secret_and_an_unknown_one_as_the_placeholder(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def program() -> None:
+        async def resolved(value: Any) -> Any:
+            return value
+        unknown = pulumi.Output(set(), resolved(None), resolved(False))
+        for output in (pulumi.Output.secret(f"grpcs://{TOKEN}:5685"), unknown,
+                       pulumi.Output.from_input("grpcs://kds:5685")):
+            known_or(output, "later").apply(lambda text: log.info(f"address {text}"))
+    with caplog.at_level(logging.INFO):
+        run_program(program, preview=True)
+    assert sorted(re.findall(r"address (\S+)", caplog.text)) == ["[secret]", "grpcs://kds:5685", "later"]

@@ -73,13 +73,15 @@ def _output_view(output: pulumi.Output[Any], view: Callable[[Any], Any]) -> pulu
 
 
 def known_or(value: pulumi.Input[str], placeholder: str) -> pulumi.Output[str]:
-    """`value` once known, else `placeholder`: always known, so a line that quotes it is said in
-    a preview too (an `apply` on an unknown Output never runs there)."""
+    """`value` once known (SECRET_VALUE when it is a secret), else `placeholder`: always known and
+    never a secret, so a line that quotes it is said in a preview too (an `apply` on an unknown
+    Output never runs there) and says no secret."""
     output = pulumi.Output.from_input(value)
 
     async def compute() -> tuple[Any, bool, bool]:
-        known = await output.is_known()
-        return (str(await output.future()) if known else placeholder), True, await output.is_secret()
+        if not await output.is_known():
+            return placeholder, True, False
+        return (SECRET_VALUE if await output.is_secret() else str(await output.future())), True, False
     return _derived_output(compute)
 
 
