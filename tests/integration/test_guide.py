@@ -159,7 +159,7 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     preview = stack.preview()
     for document in expected:
         assert document["metadata"]["name"] in preview.stdout, document["metadata"]["name"]
-    assert_the_switch_is_shown(preview.stdout, "zone-1", f"grpcs://{KDS_ADDRESS}",
+    assert_the_switch_is_shown(preview, "zone-1", f"grpcs://{KDS_ADDRESS}",
                                secrets=[f"{ZONE_API_TOKEN}-zone-1", SECRET_ENV[1],
                                         *key_pem.strip().splitlines()[1:-1]])
 
@@ -228,26 +228,31 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
 
 
 def resource_block(preview: str, name: str) -> str:
-    """The lines `pulumi preview --diff` prints for the resource named `name`: from its header
-    (`+ command:local:Command: (create)`, then its `[urn=...::name]`) to the next header."""
+    """The lines `pulumi preview --diff` prints for the resource named `name`: its `[urn=...::name]`
+    line and the lines indented as deep or deeper under it, up to the next resource's header or
+    the stack's `--outputs:--` (both indented less)."""
     lines = preview.splitlines()
-    header = re.compile(r"^\s*[-+~<>=]*\s*[\w.-]+:[\w./-]+:[\w./-]+: \(")
     for index, line in enumerate(lines):
         if line.strip().startswith("[urn=") and line.strip().endswith(f"::{name}]"):
-            end = next((i for i in range(index + 1, len(lines)) if header.match(lines[i])), len(lines))
+            depth = len(line) - len(line.lstrip())
+            end = next((i for i in range(index + 1, len(lines))
+                        if lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) < depth), len(lines))
             return "\n".join(lines[index:end])
     raise AssertionError(f"{name} is not in the preview")
 
 
-def assert_the_switch_is_shown(preview: str, zone: str, kds_url: str, *, secrets: list[str]) -> None:
-    """Issue 22: the preview shows what the zone's switch sets (mode, zone name, global address,
-    beside what the zone runs now), not only `stdin: [secret]`; and no secret value."""
-    switch = resource_block(preview, f"zone-{zone}-upgrade")
+def assert_the_switch_is_shown(preview: subprocess.CompletedProcess[str], zone: str, kds_url: str, *,
+                               secrets: list[str]) -> None:
+    """Issue 22: the preview shows what the zone's switch sets (mode, zone name, global address)
+    under the switch, not only `stdin: [secret]`, and the line saying what the zone runs now
+    beside it (an info diagnostic: the CLI writes those to stderr); and no secret value."""
+    switch = resource_block(preview.stdout, f"zone-{zone}-upgrade")
     for key, value in (("mode", "zone"), ("zone", zone), ("kdsGlobalAddress", kds_url)):
         assert re.search(rf'^\s*{key}\s*: "{re.escape(value)}"$', switch, re.MULTILINE), (key, switch)
-    assert f"{zone}: standalone -> zone, zone none -> {zone}, kdsGlobalAddress none -> {kds_url}" in preview
+    said = preview.stdout + preview.stderr
+    assert f"{zone}: standalone -> zone, zone none -> {zone}, kdsGlobalAddress none -> {kds_url}" in said
     for secret in secrets:
-        assert secret not in preview, f"a secret in the preview: {secret[:12]}..."
+        assert secret not in said, f"a secret in the preview: {secret[:12]}..."
 
 
 def assert_created_in_kumactls_order(clusters: Clusters,
