@@ -361,10 +361,7 @@ def test_a_zone_api_failing_mid_export_fails_the_up_and_the_state_holds_nothing_
     zone_1.fake.fault = fail_after_some
     ca_pem, cert_pem, key_pem = tls_files(kds_ca)
     stack = new_stack(tools, tmp_path, "dev")
-    # global.kdsAddress set, as the guide's user sets it (host.minikube.internal there): the
-    # first preview then knows the address the zone is switched to, and shows it.
-    stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(zone_1)],
-                           **{"global": {"kubeContext": "global", "kdsAddress": KDS_ADDRESS}}),
+    stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(zone_1)]),
                secrets={"mesh-federation:kdsTls.serverKey": key_pem,
                         "mesh-federation:zones[0].api.token": f"{ZONE_API_TOKEN}-zone-1"})
     failed = stack.up(check=False)
