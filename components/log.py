@@ -43,8 +43,15 @@ def mask_also(secrets: Iterable[str | None]) -> None:
         _redact = _redact.with_secrets(secrets)
 
 
-def info(message: str) -> None:
-    pulumi.log.info(_redact(message))
+def redactor() -> Redactor:
+    """The masking in force: every secret known so far."""
+    with _lock:
+        return _redact
+
+
+def info(message: str, resource: pulumi.Resource | None = None) -> None:
+    """`resource`: the line is said under it in `pulumi preview` and `up`."""
+    pulumi.log.info(_redact(message), resource=resource)
 
 
 def warn(message: str) -> None:

@@ -46,8 +46,14 @@ from components.rules.global_identity import same_global
 from components.rules.helm_values import KDS_AUTH_KONG_MESH_2X, ZoneTokenMount
 from components.rules.shared_clusters import NamedCluster, shared_clusters
 from components.rules.split_stacks import kds_url_agreed_with_global
+from components.rules.switch_summary import switch_summary
+from components.rules.values_view import known_or
 from components.warning_hook import say_warnings_of
 from components.zone_exports import Exporter, ZoneExports, export_from_zone, export_zones
+
+# What a preview says of a KDS address read only once the global exists (its zone-sync
+# LoadBalancer, with no global.kdsAddress set).
+UNKNOWN_KDS_URL = "the global's KDS address (known once the global release exists)"
 
 
 @dataclass
@@ -58,6 +64,8 @@ class GlobalEndpoint:
     kds_url: pulumi.Output[str]
     kds_ca_cert: pulumi.Output[str] | None
     release: pulumi.Resource | None
+    # The global release's values, secrets masked (None: another stack owns it).
+    shown_values: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -119,6 +127,8 @@ def build(cfg: FederationConfig, exporter: Exporter = export_from_zone) -> Feder
                                             exported, zone_tokens.get(zone.name),
                                             zone_kds_urls.get(zone.name))
              for zone in cfg.zones}
+    for zone in cfg.zones:
+        _say_what_the_switch_changes(zone, zones[zone.name], exported_zones)
 
     # Step 5: the check, per federated zone.
     checks = {zone.name: _federation_check(cfg, zone, zones[zone.name], exported_zones)
@@ -169,9 +179,11 @@ def _global_endpoint(cfg: FederationConfig, source: ChartSource, provider: k8s.P
         kds_address=cfg.global_.kds_address,
         kds_certificates=kds_certificates(cfg.kds_tls, cfg.global_.kds_address),
         license=cfg.license, extra_values=cfg.global_.values, values_secret=cfg.global_.values_secret,
+        extra_values_shown=cfg.global_.values_shown, redactor=log.redactor(),
         kds_auth=KDS_AUTH_KONG_MESH_2X if cfg.zone_auth.enabled else None,
     ), opts=pulumi.ResourceOptions(provider=provider))
-    return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release)
+    return GlobalEndpoint(control_plane.kds_url, control_plane.kds_ca_cert, control_plane.release,
+                          control_plane.shown_values)
 
 
 def _zone_token(cfg: FederationConfig, index: int, zone: ZoneConfig, provider: k8s.Provider,
@@ -203,12 +215,29 @@ def _zone_control_plane(cfg: FederationConfig, zone: ZoneConfig, source: ChartSo
         kds_ca_cert=global_.kds_ca_cert,
         install=zone.install, kubeconfig=cfg.kubeconfig,
         ready_timeout_seconds=cfg.global_.ready_timeout_seconds, extra_values=zone.values,
-        values_secret=zone.values_secret,
+        values_secret=zone.values_secret, extra_values_shown=zone.values_shown,
+        redactor=log.redactor(),
         zone_token=ZoneTokenMount(path_env=KDS_AUTH_KONG_MESH_2X.zone_token_path_env,
                                   secret=ZONE_TOKEN_SECRET, key=ZONE_TOKEN_KEY,
                                   generation=token.generation) if token else None,
     ), opts=pulumi.ResourceOptions(provider=provider, depends_on=one_dependency_input(
         [*waits_for, *exported.for_zone(zone.name)])))
+
+
+def _say_what_the_switch_changes(zone: ZoneConfig, zone_cp: ZoneControlPlane,
+                                 exported_zones: ZoneExports) -> None:
+    """One line per zone, under its switch, in every preview and update: what it runs with now
+    (its /config, as its export read it) beside what the switch sets (rules/switch_summary.py)."""
+    exported = exported_zones.exports.get(zone.name)
+    not_read = ("a greenfield zone is installed new" if zone.install == "greenfield"
+                else "the way back does not export the zone")
+    if zone_cp.kds_url is None:
+        log.info(switch_summary(zone.name, exported.control_plane if exported else None,
+                                kds_url=None, not_read=not_read), zone_cp.switch)
+        return
+    known_or(zone_cp.kds_url, UNKNOWN_KDS_URL).apply(lambda url: log.info(switch_summary(
+        zone.name, exported.control_plane if exported else None, kds_url=url, not_read=not_read),
+        zone_cp.switch))
 
 
 def _federation_check(cfg: FederationConfig, zone: ZoneConfig, zone_cp: ZoneControlPlane,

@@ -14,6 +14,9 @@ import re
 from collections.abc import Iterable
 
 MASK = "***"
+# What stands for a secret value in a view of Helm values (a preview, a stack output): the word
+# the Pulumi CLI itself shows for a secret.
+SECRET_VALUE = "[secret]"
 
 # scheme://user:password@host: the userinfo part, wherever a URL is shown.
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#]*@")
@@ -72,6 +75,10 @@ class Redactor:
 
     def with_secrets(self, secrets: Iterable[str | None]) -> Redactor:
         return Redactor([*self._secrets, *secrets])
+
+    def holds_secret(self, text: str) -> bool:
+        """Whether `text` holds one of the secrets (URL userinfo aside)."""
+        return any(secret in text for secret in self._secrets)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:

@@ -34,6 +34,10 @@ def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
             "exported": counts_by_kind(copied) if copied is not None else {},
             "check": check.result if check else "not run",
         }
+        zone_cp = federation.zones.get(zone.name)
+        if zone_cp is not None:
+            # What the switch sets, secrets masked: the plain `pulumi preview` lists it too.
+            zones_out[zone.name]["values"] = zone_cp.shown_values
     out: dict[str, Any] = {
         "globalApiUrl": api_url,
         "globalGuiUrl": f"{api_url}/gui",
@@ -42,6 +46,8 @@ def outputs(cfg: FederationConfig, federation: Federation) -> Mapping[str, Any]:
         "zoneAuth": cfg.zone_auth.mode,
         "zones": zones_out,
     }
+    if federation.global_.shown_values is not None:
+        out["globalValues"] = federation.global_.shown_values
     if federation.global_.kds_ca_cert is not None:
         out["kdsCaCert"] = federation.global_.kds_ca_cert
     if not cfg.global_.api_url:

@@ -289,8 +289,9 @@ def test_url_userinfo_is_masked_in_program_errors_and_outputs() -> None:
 
     from types import SimpleNamespace
 
-    nothing_run = SimpleNamespace(documents={}, checks={},
-                                  global_=SimpleNamespace(kds_url="grpcs://k:5685", kds_ca_cert=None))
+    nothing_run = SimpleNamespace(documents={}, checks={}, zones={},
+                                  global_=SimpleNamespace(kds_url="grpcs://k:5685", kds_ca_cert=None,
+                                                          shown_values=None))
     shown = outputs(cfg, nothing_run)  # type: ignore[arg-type]  # only what outputs reads
     assert canaries.PASSWORD not in json.dumps({k: v for k, v in shown.items() if isinstance(v, str)})
     assert shown["globalApiUrl"] == "http://***@zone.example:5681"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError, parse_config
-from tests import factories
+from tests import canaries, factories
 from tests.pulumi_harness import RecordingMonitor, monitor_of, run_program
 from tests.test_program import COMMAND, RELEASE, program
 
@@ -291,3 +291,43 @@ def test_helm_values_of_a_config_key_without_secrets_stay_visible(stack_config):
     release = monitor.one(RELEASE, "global")
     assert release.secret_paths() == []
     assert release.inputs["values"]["kuma"]["controlPlane"]["logLevel"] == "debug"
+
+
+@pytest.mark.parametrize("preview", [True, False])
+@pytest.mark.parametrize("install", ["brownfield", "greenfield"])
+def test_no_credential_reaches_the_values_view_its_stack_outputs_or_the_switch_line(
+        stack_config: Any, preview: bool, install: str, caplog: pytest.LogCaptureFixture,
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22's new path: every credential the config holds (a zone token, an API token, the
+    license, a Helm value set as a secret, and the API token copied under a harmless name, which
+    the stack file holds in plaintext), in no registered input outside a secret, no stack output
+    and no log line (conftest fails a test whose captured output holds a canary, too)."""
+    from components.config import load_config
+    from tests.test_values_view import SECURE, federate, secure_at, switch_view, write_stack_file
+
+    values = {"kuma": {"controlPlane": {"envVars": {"KMESH_VAULT_TOKEN": canaries.TOKEN},
+                                        "podAnnotations": {"copied": canaries.PASSWORD}}}}
+    global_ = {"kubeContext": "mesh-global", "kdsAddress": "kds.example.com", "values": values}
+    zone: dict[str, Any] = {
+        "name": "zone-1", "kubeContext": "mesh-zone", "install": install, "values": values,
+        "api": {"url": "http://127.0.0.1:1", "token": canaries.PASSWORD},
+        "zoneToken": f"zone-token-{canaries.TOKEN}"}
+    in_file = secure_at(values, "kuma", "controlPlane", "envVars", "KMESH_VAULT_TOKEN")
+    write_stack_file(tmp_path, monkeypatch, {
+        "license": SECURE, "global": {**global_, "values": in_file},
+        "zones": [{**zone, "values": in_file, "api": {**zone["api"], "token": SECURE},
+                   "zoneToken": SECURE}]})
+    stack_config({"license": f"license-{canaries.TOKEN}", "global": global_, "zones": [zone]},
+                 ["license", "global", "zones"])
+    with caplog.at_level(logging.INFO):
+        monitor = federate(load_config(), preview=preview)
+    shown = [json.dumps(monitor.stack_outputs()),
+             *(json.dumps(r.inputs.get("triggers")) for r in monitor.of_type("command:")),
+             *(r.plaintext() for r in monitor.registrations)]
+    for text in shown:
+        assert canaries.TOKEN not in text and canaries.PASSWORD not in text
+    assert monitor.stack_outputs()["zones"]["zone-1"]["values"]["kuma"]["controlPlane"][
+        "podAnnotations"]["copied"] == "[secret]"
+    if install == "brownfield":
+        assert "zone-1: standalone -> zone" in caplog.text
+        assert switch_view(monitor)["kuma"]["controlPlane"]["zone"] == "zone-1"

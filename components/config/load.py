@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from components.config.messages import ConfigError
 from components.config.parse import parse_config
 from components.config.schema import NAMESPACE, OBJECT_KEYS, TOP_LEVEL_KEYS, FederationConfig
-from components.config.secrecy import plaintext_credentials
+from components.config.secrecy import plaintext_credentials, shown_values, written_entry
 from components.config.stack_file import stack_file_config
 
 
@@ -53,4 +55,15 @@ def load_config() -> FederationConfig:
         raise ConfigError([*plaintext, *error.problems]) from None
     if plaintext:
         raise ConfigError(plaintext)
-    return parsed
+    return with_values_shown(parsed, written)
+
+
+def with_values_shown(cfg: FederationConfig, written: Mapping[str, Any] | None) -> FederationConfig:
+    """`cfg` with each owner's Helm values as a preview may show them, told by the stack file
+    (`written`, None when there is none) where a secret key holds plaintext values too."""
+    global_shown = shown_values(cfg.global_.values, written_entry(written, ("global", "values")),
+                                secret=cfg.global_.values_secret)
+    zones = tuple(replace(zone, values_shown=shown_values(
+        zone.values, written_entry(written, ("zones", index, "values")), secret=zone.values_secret))
+        for index, zone in enumerate(cfg.zones))
+    return replace(cfg, global_=replace(cfg.global_, values_shown=global_shown), zones=zones)

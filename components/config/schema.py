@@ -83,6 +83,9 @@ class GlobalConfig:
     # The `global` config key holds a Pulumi secret somewhere: Pulumi says which top-level keys
     # hold one, not where, so every value here that reaches a resource is registered as a secret.
     values_secret: bool = False
+    # `values` as a preview and the stack outputs may show them (config.secrecy.shown_values):
+    # set by load_config from the stack file; None: each value masked when values_secret.
+    values_shown: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class ZoneConfig:
     # asks the global for one.
     zone_token: str | None = field(default=None, repr=False)
     values_secret: bool = False            # as GlobalConfig.values_secret, for the `zones` key
+    values_shown: Mapping[str, Any] | None = None   # as GlobalConfig.values_shown
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import Any
 
 from components.config.messages import config_rm, config_set
 from components.config.renames import RENAMED
+from components.redaction import SECRET_VALUE
 
 # Credential leaves of each top-level key, as paths under it (`[]`: each zone); old names too.
 _CREDENTIALS: Mapping[str, tuple[tuple[str, ...], ...]] = {
@@ -78,6 +79,40 @@ def credentials(raw: Mapping[str, Any]) -> list[tuple[Path, Any]]:
     return found
 
 
+def credential_paths(values: Mapping[str, Any]) -> frozenset[Path]:
+    """The paths, from the root of a Helm values document, of every value set under a
+    credential's name (see `_credential_values`): what a view of the values masks whatever
+    else is known of it."""
+    return frozenset(path[1:] for path, _ in _credential_values(values, ("values",), False))
+
+
+def shown_values(values: Mapping[str, Any], written: Any, *, secret: bool) -> dict[str, Any]:
+    """`values` (global.values or zones[i].values) as a preview may show them: every value, when
+    its config key holds no secret; under a key that does, only the values the stack file holds
+    in plaintext (`written`: the same values as Pulumi.<stack>.yaml has them, None when it has
+    no such entry) and SECRET_VALUE for every other, since Pulumi does not say which leaf of a
+    secret key is the secret one (module docstring)."""
+    def shown(node: Any, in_file: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {str(key): shown(child, in_file.get(str(key)) if isinstance(in_file, Mapping) else None)
+                    for key, child in node.items()}
+        if isinstance(node, list):
+            return [shown(child, in_file[index] if isinstance(in_file, list) and index < len(in_file)
+                          else None) for index, child in enumerate(node)]
+        if not secret or (in_file is not None and _same_in_plaintext(in_file, node)):
+            return node
+        return SECRET_VALUE
+    result: dict[str, Any] = shown(values, written)
+    return result
+
+
+def shown_or_masked(values: Mapping[str, Any], shown: Mapping[str, Any] | None, *,
+                    secret: bool) -> Mapping[str, Any]:
+    """`shown` (from load_config), or, when the stack file was not consulted, `values` with each
+    value masked under a secret key."""
+    return shown if shown is not None else shown_values(values, None, secret=secret)
+
+
 def _credential_values(node: Any, path: Path, inside_tls: bool) -> list[tuple[Path, Any]]:
     """Helm values that hold a credential inline (see above): whatever is set under a
     credential's name (text, a number, a list, an object), but a switch."""
@@ -97,13 +132,19 @@ def _credential_values(node: Any, path: Path, inside_tls: bool) -> list[tuple[Pa
 
 
 def _written_in_plaintext(written: Mapping[str, Any] | None, path: Path, value: Any) -> bool:
+    node = written_entry(written, path)
+    return node is not None and _same_in_plaintext(node, value)
+
+
+def written_entry(written: Mapping[str, Any] | None, path: Path) -> Any:
+    """The stack file's entry at `path` (`zones`, 1, `values`), None when it has none."""
     node: Any = written
     for part in path:
         if isinstance(part, int):
             node = node[part] if isinstance(node, list) and part < len(node) else None
         else:
             node = node.get(part) if isinstance(node, Mapping) else None
-    return node is not None and _same_in_plaintext(node, value)
+    return node
 
 
 def _same_in_plaintext(written: Any, given: Any) -> bool:

@@ -10,11 +10,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config import KdsAddress
+from components.config.secrecy import shown_or_masked
+from components.redaction import Redactor
 from components.resources.dependencies import after_component
 from components.resources.kds_certificates import CertManagerRequest, KdsCertificates
 from components.rules.chart_names import zone_sync_port, zone_sync_service
 from components.rules.chart_source import ChartSource
 from components.rules.helm_values import KdsAuthSettings, global_values
+from components.rules.values_view import values_view
 
 KDS_SERVER_SECRET = "kds-server-tls"
 LICENSE_SECRET = ("kong-mesh-license", "license.json")
@@ -34,6 +37,9 @@ class GlobalControlPlaneArgs:
     :param extra_values: global.values, merged under ours.
     :param kds_auth: how zones authenticate; None: they join without a zone token.
     :param values_secret: extra_values came from a secret config key: register them as one.
+    :param extra_values_shown: extra_values as a preview may show them
+        (GlobalConfig.values_shown); None: each of them masked when values_secret.
+    :param redactor: knows every secret the program holds (see ZoneControlPlaneArgs).
     """
 
     source: ChartSource
@@ -46,6 +52,8 @@ class GlobalControlPlaneArgs:
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     kds_auth: KdsAuthSettings | None = None
     values_secret: bool = False
+    extra_values_shown: Mapping[str, Any] | None = None
+    redactor: Redactor = field(default_factory=Redactor)
 
 
 def zone_sync_service_name(args: GlobalControlPlaneArgs) -> str:
@@ -89,8 +97,10 @@ class GlobalControlPlane(pulumi.ComponentResource):
     :param opts: `provider`: the global's cluster, for every child; `depends_on`, if any, holds
         for the namespace and so for everything after it.
 
-    Outputs: `release`, `values`, `kds_address` (host:port), `kds_url` (grpcs://),
-    `kds_ca_cert` (None when zones skip verification).
+    Outputs: `release`, `values`, `shown_values` (the values, secrets masked: what a preview
+    may show when the release's values are a secret; components/rules/values_view.py),
+    `kds_address` (host:port), `kds_url` (grpcs://), `kds_ca_cert` (None when zones skip
+    verification).
     """
 
     release: k8s.helm.v3.Release
@@ -98,16 +108,22 @@ class GlobalControlPlane(pulumi.ComponentResource):
     kds_address: pulumi.Output[str]
     kds_url: pulumi.Output[str]
     values: dict[str, Any]
+    shown_values: dict[str, Any]
 
     def __init__(self, name: str, args: GlobalControlPlaneArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mesh-federation:index:GlobalControlPlane", name, None, opts)
-        self.values = global_values(
-            args.source.product, args.extra_values,
-            kds_server_secret=KDS_SERVER_SECRET if args.kds_certificates else None,
-            license_secret=LICENSE_SECRET if args.license else None,
-            kds_auth=args.kds_auth,
-        )
+        def with_ours(extra: Mapping[str, Any]) -> dict[str, Any]:
+            return global_values(
+                args.source.product, extra,
+                kds_server_secret=KDS_SERVER_SECRET if args.kds_certificates else None,
+                license_secret=LICENSE_SECRET if args.license else None,
+                kds_auth=args.kds_auth,
+            )
+        self.values = with_ours(args.extra_values)
+        shown = with_ours(shown_or_masked(args.extra_values, args.extra_values_shown,
+                                          secret=args.values_secret))
+        self.shown_values = values_view(shown, args.redactor)
         prerequisites = self._prerequisites(name, args, after_component(opts))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",

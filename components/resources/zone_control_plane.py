@@ -19,9 +19,12 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
+from components.config.secrecy import shown_or_masked
+from components.redaction import Redactor
 from components.resources.dependencies import after_component
 from components.rules.chart_source import ChartSource
 from components.rules.helm_values import ZoneTokenMount, values_digest, zone_values
+from components.rules.values_view import values_view
 
 
 @dataclass
@@ -40,6 +43,10 @@ class ZoneControlPlaneArgs:
     :param extra_values: zones[i].values, merged under ours.
     :param zone_token: the zone token's Secret to mount; None: the zone presents no token.
     :param values_secret: extra_values came from a secret config key: register them as one.
+    :param extra_values_shown: extra_values as a preview may show them (ZoneConfig.values_shown);
+        None: each of them masked when values_secret.
+    :param redactor: knows every secret the program holds: a value holding one is masked in
+        the values view.
     """
 
     zone_name: str
@@ -55,6 +62,8 @@ class ZoneControlPlaneArgs:
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     zone_token: ZoneTokenMount | None = None
     values_secret: bool = False
+    extra_values_shown: Mapping[str, Any] | None = None
+    redactor: Redactor = field(default_factory=Redactor)
 
 
 def helm_upgrade_command(args: ZoneControlPlaneArgs) -> str:
@@ -106,15 +115,20 @@ class ZoneControlPlane(pulumi.ComponentResource):
         object it needs on the global). The release (or upgrade) gets it.
 
     Outputs: `switch` (what finishes the switch to the zone's mode: the brownfield upgrade
-    command, or the greenfield rollout wait), `values` (the values the zone was given).
+    command, or the greenfield rollout wait), `values` (the values the zone was given),
+    `shown_values` (the same, secrets masked: components/rules/values_view.py), `kds_url`
+    (the global address it is given; None: the way back).
     """
 
     switch: pulumi.CustomResource
     values: pulumi.Output[Any]
+    shown_values: dict[str, Any]
+    kds_url: pulumi.Input[str] | None
 
     def __init__(self, name: str, args: ZoneControlPlaneArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mesh-federation:index:ZoneControlPlane", name, None, opts)
+        self.kds_url = args.kds_url
         values = zone_values(
             args.source.product,
             zone_name=args.zone_name,
@@ -123,6 +137,12 @@ class ZoneControlPlane(pulumi.ComponentResource):
             extra=args.extra_values,
             zone_token=args.zone_token,
         )
+        shown_extra = shown_or_masked(args.extra_values, args.extra_values_shown,
+                                      secret=args.values_secret)
+        self.shown_values = values_view(zone_values(
+            args.source.product, zone_name=args.zone_name, kds_global_url=args.kds_url,
+            kds_ca_cert=args.kds_ca_cert, extra=shown_extra, zone_token=args.zone_token,
+        ), args.redactor)
         # A secret stays one in the release's values, the upgrade's stdin and what derives from them.
         resolved = pulumi.Output.secret(values) if args.values_secret else pulumi.Output.from_input(values)
         self.values = resolved
@@ -145,7 +165,9 @@ class ZoneControlPlane(pulumi.ComponentResource):
             self.switch = command.local.Command(
                 f"{name}-rollout",
                 create=rollout_command(args),
-                triggers=[release.urn, resolved.apply(values_digest)],
+                # The digest re-runs the wait for any new value, a secret one too; the view is
+                # there for the preview (see the brownfield upgrade below).
+                triggers=[release.urn, resolved.apply(values_digest), self.shown_values],
                 opts=pulumi.ResourceOptions(parent=self),
             )
         else:
@@ -156,6 +178,18 @@ class ZoneControlPlane(pulumi.ComponentResource):
                 update=upgrade,
                 # No delete: `pulumi destroy` leaves the zone control plane running.
                 stdin=resolved.apply(lambda v: json.dumps(v, indent=2, sort_keys=True)),
+                # The values the upgrade sets, secrets masked, as a non-secret input: stdin is a
+                # secret as soon as one value may be, so without this `pulumi preview --diff`
+                # shows nothing but `stdin: [secret]` (issue 22). Triggers, because a change to
+                # them may only ever run the upgrade again, which is what a new value asks for:
+                # pulumi-command v1.2.1 runs `update` for a changed element (`triggers[0]`, any
+                # value inside it) and replaces the command for a changed top-level `triggers`
+                # (a stack from before this input), and a replacement runs `create`; both are
+                # the same upgrade, once, and the old command deletes nothing (no `delete`,
+                # retained). The view changes only with the values, or when a value becomes a
+                # secret or stops being one: then the upgrade runs again with the same values,
+                # which Helm records as a new revision and rolls nothing out.
+                triggers=[self.shown_values],
                 opts=child,
             )
-        self.register_outputs({"values": resolved})
+        self.register_outputs({"values": resolved, "shownValues": self.shown_values})

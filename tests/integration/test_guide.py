@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -45,6 +46,7 @@ from tests.integration.quickstart import (
 from tests.integration.tools import REPO_ROOT, Tools
 
 POLICIES = 300
+KDS_ADDRESS = "127.0.0.1:5685"
 ZONE_API_TOKEN = "zone-admin-api-token-plaintext"
 SECRET_ENV = ("KUMA_MESH_FEDERATION_TEST_SECRET", "helm-value-secret-plaintext")
 SECRET_ENV_KEY = f"mesh-federation:zones[0].values.controlPlane.envVars.{SECRET_ENV[0]}"
@@ -142,7 +144,10 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
         tools: Tools, clusters: Clusters, zone_1: Zone, kds_ca: trustme.CA, tmp_path: Path) -> None:
     ca_pem, cert_pem, key_pem = tls_files(kds_ca)
     stack = new_stack(tools, tmp_path, "dev")
-    stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(zone_1)]),
+    # global.kdsAddress set, as the guide's user sets it (host.minikube.internal there): the
+    # first preview then knows the address the zone is switched to, and shows it.
+    stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(zone_1)],
+                           **{"global": {"kubeContext": "global", "kdsAddress": KDS_ADDRESS}}),
                secrets={"mesh-federation:kdsTls.serverKey": key_pem,
                         "mesh-federation:zones[0].api.token": f"{ZONE_API_TOKEN}-zone-1",
                         # A Helm value given as a secret (`config set --secret --path`).
@@ -154,8 +159,9 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     preview = stack.preview()
     for document in expected:
         assert document["metadata"]["name"] in preview.stdout, document["metadata"]["name"]
-    assert "zone-zone-1-upgrade" in preview.stdout
-    assert '"mode": "zone"' in preview.stdout or "mode" in preview.stdout
+    assert_the_switch_is_shown(preview, "zone-1", f"grpcs://{KDS_ADDRESS}",
+                               secrets=[f"{ZONE_API_TOKEN}-zone-1", SECRET_ENV[1],
+                                        *key_pem.strip().splitlines()[1:-1]])
 
     # 2. up: the global release, every exported object on the global as exported, the zone
     # upgraded in place with its own value kept.
@@ -219,6 +225,34 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     stack.destroy()
     assert helm_history(clusters, "zone-1")[-1]["revision"] == revision
     assert all(on_global(clusters, d) is not None for d in expected)
+
+
+def resource_block(preview: str, name: str) -> str:
+    """The lines `pulumi preview --diff` prints for the resource named `name`: its `[urn=...::name]`
+    line and the lines indented as deep or deeper under it, up to the next resource's header or
+    the stack's `--outputs:--` (both indented less)."""
+    lines = preview.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip().startswith("[urn=") and line.strip().endswith(f"::{name}]"):
+            depth = len(line) - len(line.lstrip())
+            end = next((i for i in range(index + 1, len(lines))
+                        if lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) < depth), len(lines))
+            return "\n".join(lines[index:end])
+    raise AssertionError(f"{name} is not in the preview")
+
+
+def assert_the_switch_is_shown(preview: subprocess.CompletedProcess[str], zone: str, kds_url: str, *,
+                               secrets: list[str]) -> None:
+    """Issue 22: the preview shows what the zone's switch sets (mode, zone name, global address)
+    under the switch, not only `stdin: [secret]`, and the line saying what the zone runs now
+    beside it (an info diagnostic: the CLI writes those to stderr); and no secret value."""
+    switch = resource_block(preview.stdout, f"zone-{zone}-upgrade")
+    for key, value in (("mode", "zone"), ("zone", zone), ("kdsGlobalAddress", kds_url)):
+        assert re.search(rf'^\s*{key}\s*: "{re.escape(value)}"$', switch, re.MULTILINE), (key, switch)
+    said = preview.stdout + preview.stderr
+    assert f"{zone}: standalone -> zone, zone none -> {zone}, kdsGlobalAddress none -> {kds_url}" in said
+    for secret in secrets:
+        assert secret not in said, f"a secret in the preview: {secret[:12]}..."
 
 
 def assert_created_in_kumactls_order(clusters: Clusters,
