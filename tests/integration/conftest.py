@@ -14,7 +14,20 @@ import trustme
 
 from tests.integration.clusters import Clusters, running_clusters
 from tests.integration.quickstart import chart_present
-from tests.integration.tools import Tools, cached_tools, not_built_reason
+from tests.integration.tools import (
+    Tools,
+    cached_tools,
+    not_built_reason,
+    plugins_report,
+    real_tls_missing_reason,
+)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which language host and command and TLS providers the tier ran with (real or stand-in)."""
+    found = cached_tools()
+    if not_built_reason(found) is None:
+        terminalreporter.write_line(plugins_report(found))
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +50,13 @@ def clusters(tools: Tools, tmp_path: Path) -> Iterator[Clusters]:
 @pytest.fixture(scope="session")
 def kds_ca() -> trustme.CA:
     return trustme.CA()
+
+
+@pytest.fixture
+def real_tls_plugin(tools: Tools) -> None:
+    """Skips, saying why, where the cache has no real pulumi-tls plugin of the SDK's version (the
+    default `kdsTls.mode: generated` needs it; it has no stand-in). First in a test's arguments,
+    so that no cluster starts for nothing."""
+    reason = real_tls_missing_reason(tools)
+    if reason:
+        pytest.skip(reason)

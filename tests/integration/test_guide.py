@@ -5,9 +5,10 @@ What is not real here, and why: no kuma-cp runs (the Go module registry serves n
 github.com/kumahq/kuma/v2), so the zone's Kuma API is the loopback fake zone serving exactly the
 objects stored in the zone's API server, the chart's admission webhooks are removed as they appear
 (tests/integration/clusters.py), and the federation check is off (no zone can connect to a global
-that does not run). The command provider and the Python language host are stand-ins
-(tools/standins/), since their Go modules are not served either. No pod runs: Deployments, Jobs and
-LoadBalancers are played by PodlessControllers.
+that does not run). The command provider and the Python language host are the real plugins where
+the tools cache has them, else stand-ins (tools/standins/); the session's summary says which
+(tests/integration/tools.py). No pod runs: Deployments, Jobs and LoadBalancers are played by
+PodlessControllers.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ import yaml
 from components.rules.signing_keys import travels_with_signing_keys
 from tests.export.fake_zone import FakeZone
 from tests.integration.clusters import Clusters
+from tests.integration.generated_tls import (
+    KDS_SERVER_SECRET,
+    assert_zones_verify_the_global,
+    secret_files,
+)
 from tests.integration.pulumi_cli import Pulumi, clone_project
 from tests.integration.quickstart import (
     KUMA_CHART,
@@ -313,7 +319,9 @@ def test_split_stacks_a_zones_stack_reads_its_global_through_a_real_stack_refere
 
 
 def test_a_fleet_of_two_zones_registers_what_both_export_once(
-        tools: Tools, clusters: Clusters, kds_ca: trustme.CA, tmp_path: Path) -> None:
+        real_tls_plugin: None, tools: Tools, clusters: Clusters, kds_ca: trustme.CA,
+        tmp_path: Path) -> None:
+    """Also the default `kdsTls.mode: generated` (pulumi-tls), the only scenario on it."""
     shared = demo_objects("fleet", 60)
     zones: list[Zone] = []
     with contextlib.ExitStack() as running:
@@ -326,13 +334,18 @@ def test_a_fleet_of_two_zones_registers_what_both_export_once(
             stored = stored_objects(clusters, name)
             fake = running.enter_context(fake_zone_api(stored, token=f"{ZONE_API_TOKEN}-{name}"))
             zones.append(Zone(name, fake, stored))
-        ca_pem, cert_pem, key_pem = tls_files(kds_ca)
         stack = new_stack(tools, tmp_path, "fleet")
-        stack.init(base_config(clusters, ca_pem, cert_pem, [zone_entry(z) for z in zones]),
-                   secrets={"mesh-federation:kdsTls.serverKey": key_pem,
-                            **{f"mesh-federation:zones[{i}].api.token": f"{ZONE_API_TOKEN}-{z.name}"
-                               for i, z in enumerate(zones)}})
+        config = base_config(clusters, "", "", [zone_entry(z) for z in zones],
+                             **{"global": {"kubeContext": "global", "kdsAddress": "127.0.0.1"}})
+        del config["mesh-federation:kdsTls"]  # the default mode: generated
+        stack.init(config, secrets={f"mesh-federation:zones[{i}].api.token": f"{ZONE_API_TOKEN}-{z.name}"
+                                    for i, z in enumerate(zones)})
         stack.up()
+        kds_secret = clusters.get_json("global", "secret", KDS_SERVER_SECRET, "-n", SYSTEM_NAMESPACE)
+        assert_zones_verify_the_global(
+            kds_secret, {z.name: helm_values(clusters, z.name)["controlPlane"]["tls"]["kdsZoneClient"]["cert"]
+                         for z in zones}, other_ca_pem=kds_ca.cert_pem.bytes().decode())
+        assert secret_files(kds_secret)["tls.key"].splitlines()[1] not in stack.state_text()
         exports = {z.name: export_documents(z) for z in zones}
         union = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])
                  for docs in exports.values() for d in docs}

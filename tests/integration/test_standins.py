@@ -1,15 +1,20 @@
-"""The stand-ins of tools/standins (test tooling) under the real Pulumi CLI.
+"""The stand-ins of tools/standins (test tooling) under the real Pulumi CLI, beside the real plugins.
 
 tools/build builds the pulumi CLI v3.274.1 into ${MESH_FEDERATION_TOOLS:-~/.cache/mesh-federation/tools}
-and tools/standins/install puts next to it the Python language host and the command provider v1.2.1
-that the Go module registry does not serve. These tests run that CLI on a tiny Python project in a
-temporary folder (local file backend, its own PULUMI_HOME whose plugins/ is the cache's) and hold the
-stand-ins to what upstream does, as cited in each test: pulumi-command v1.2.1
+and tools/standins/install keeps in its standins/ the Python language host and the command provider
+v1.2.1 that the Go module registry does not serve (and puts them where the CLI looks only where no
+real plugin is). These tests run that CLI on a tiny Python project in a temporary folder (local file
+backend, its own PULUMI_HOME whose plugins/ is the cache's) and hold the stand-ins to what upstream
+does, as cited in each test: pulumi-command v1.2.1
 provider/pkg/provider/local/{commandController,commandOutputs}.go, pulumi-go-provider v1.3.0
-infer/resource.go (which pulumi-command is built on), and pulumi-language-python's main.go.
+infer/resource.go (which pulumi-command is built on), and pulumi-language-python's main.go. The
+lifecycle runs twice: on the stand-ins (named as project plugins, so the CLI runs them whatever
+else the cache holds) and on the real plugins where the cache has them, so that the same
+expectations hold the stand-ins to the real thing.
 
-The CLI tests are skipped, saying why, when the cache has no CLI or no stand-ins. Each pulumi run costs
-seconds, so one stack goes through the whole lifecycle in one test.
+The CLI tests are skipped, saying why, when the cache has no CLI or no stand-ins (or, for the real
+run, no real plugins). Each pulumi run costs seconds, so one stack goes through the whole lifecycle
+in one test.
 """
 
 from __future__ import annotations
@@ -27,17 +32,20 @@ from typing import Any
 
 import pytest
 
+from tests.integration.tools import REAL, Tools
+
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "tools" / "standins"
 CACHE = Path(os.environ.get("MESH_FEDERATION_TOOLS") or Path.home() / ".cache" / "mesh-federation" / "tools")
 PULUMI = CACHE / "bin" / "pulumi"
-LANGUAGE_HOST = CACHE / "bin" / "pulumi-language-python"
-COMMAND_PLUGIN = CACHE / "pulumi-home" / "plugins" / "resource-command-v1.2.1"
+STANDIN_HOST = CACHE / "standins" / "pulumi-language-python"
+STANDIN_COMMAND = CACHE / "standins" / "pulumi-resource-command"
+COMMAND_VERSION = "1.2.1"
 TOKEN = "s3cret-zone-token-4711"
 
 
 def _cli_missing() -> str | None:
-    missing = [str(p) for p in (PULUMI, LANGUAGE_HOST, COMMAND_PLUGIN) if not p.exists()]
+    missing = [str(p) for p in (PULUMI, STANDIN_HOST, STANDIN_COMMAND) if not p.exists()]
     if missing:
         return (f"integration tools not cached: {', '.join(missing)} missing (run tools/build, which builds "
                 "the pulumi CLI and runs tools/standins/install)")
@@ -46,7 +54,24 @@ def _cli_missing() -> str | None:
     return None
 
 
+def _real_missing() -> str | None:
+    kinds = Tools(CACHE).plugin_kinds()
+    wanted = ("pulumi-language-python", f"pulumi-resource-command v{COMMAND_VERSION}")
+    absent = [name for name in wanted if kinds.get(name) != REAL]
+    if absent:
+        return f"no real {' or '.join(absent)} in {CACHE} (README: Running the integration tier)"
+    return None
+
+
 needs_cli = pytest.mark.skipif(_cli_missing() is not None, reason=_cli_missing() or "")
+
+
+# Project plugins (Pulumi.yaml `plugins:`) come before anything else the CLI would find.
+STANDINS_AS_PROJECT_PLUGINS = (
+    "plugins:\n"
+    f"  languages:\n    - name: python\n      path: {STANDIN_HOST.parent}\n"
+    f"  providers:\n    - name: command\n      version: {COMMAND_VERSION}\n"
+    f"      path: {STANDIN_COMMAND.parent}\n")
 
 
 def _load(name: str) -> ModuleType:
@@ -84,7 +109,7 @@ FAILING_CREATE = "echo broke >&2; exit 7"
 
 
 class Stack:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, project_plugins: str = "") -> None:
         self.project = tmp_path / "project"
         self.project.mkdir()
         (tmp_path / "state").mkdir()
@@ -93,7 +118,7 @@ class Stack:
         (home / "plugins").symlink_to(CACHE / "pulumi-home" / "plugins")
         (self.project / "Pulumi.yaml").write_text(
             "name: standins\nruntime:\n  name: python\n  options:\n    toolchain: pip\n"
-            f"    virtualenv: {sys.prefix}\n")
+            f"    virtualenv: {sys.prefix}\n{project_plugins}")
         (self.project / "__main__.py").write_text(PROGRAM)
         self.deleted_marker = tmp_path / "deleted"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
@@ -139,9 +164,20 @@ class Stack:
         return str(probe["id"])
 
 
+@pytest.fixture(params=["stand-in", "real"])
+def plugins(request: pytest.FixtureRequest) -> str:
+    """Pulumi.yaml's `plugins:` for the stand-ins, or none: the real plugins the cache holds."""
+    if request.param == "stand-in":
+        return STANDINS_AS_PROJECT_PLUGINS
+    reason = _real_missing()
+    if reason:
+        pytest.skip(reason)
+    return ""
+
+
 @needs_cli
-def test_command_lifecycle_under_the_real_cli(tmp_path: Path) -> None:
-    stack = Stack(tmp_path)
+def test_command_lifecycle_under_the_real_cli(plugins: str, tmp_path: Path) -> None:
+    stack = Stack(tmp_path, plugins)
     stack.run("stack", "init", "test")
     stack.config("token", TOKEN, secret=True)
     stack.config("create", CREATE)
