@@ -7,8 +7,10 @@ What the pod would have, the process gets:
 - the container's args and env, `valueFrom` resolved (a Secret's or ConfigMap's key, the pod's
   fields, `resourceFieldRef` from the container's limits: an env var without a limit is left out,
   Go's default applies);
-- its ConfigMap and Secret volumes written as files into a directory of the pod's, and every path
-  in args and env under a volume's `mountPath` rewritten to that directory (no mount namespace);
+- its ConfigMap and Secret volumes written as files, each mount placed at its `mountPath` under a
+  root directory of the pod's (`<pod>/root/etc/kuma.io/...`), and every path in args and env at,
+  under or above a `mountPath` (a directory of `subPath` files: the admission server's cert dir)
+  prefixed with that root (no mount namespace needed);
 - `KUBECONFIG` (its API server at the node's address), `KUBERNETES_SERVICE_HOST` / `_PORT`
   (without them kuma-cp exits: "could not parse KUBERNETES_SERVICE_PORT").
 
@@ -26,6 +28,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -197,7 +200,7 @@ class KumaKubelet:
         container = next(c for c in spec["containers"] if c["name"] == CONTROL_PLANE_CONTAINER)
         mounts = self._write_volumes(namespace, spec, container, home)
         env = self._env(namespace, pod_name, address, container, mounts, home)
-        args = [_rewrite(arg, mounts) for arg in container.get("args") or []]
+        args = [_rewrite(arg, home / "root", mounts) for arg in container.get("args") or []]
         pod = self.node.pod(f"{self.server.name}-{pod_name}", address)
         process = start_process(pod, [self.kuma_cp, *args], home / "kuma-cp.log", env=env)
         self._create_pod_object(namespace, pod_name, template, hashed, address)
@@ -224,8 +227,9 @@ class KumaKubelet:
     # -- what the pod sees -----------------------------------------------------------------------
 
     def _write_volumes(self, namespace: str, spec: Mapping[str, Any], container: Mapping[str, Any],
-                       home: Path) -> dict[str, Path]:
-        """Each volume's files in home/volumes/<name>; returns mountPath -> local path."""
+                       home: Path) -> list[str]:
+        """Each volume's files in home/volumes/<name>, each mount at home/root/<mountPath>;
+        returns the mount paths."""
         directories: dict[str, Path] = {}
         for volume in spec.get("volumes") or []:
             directory = home / "volumes" / volume["name"]
@@ -242,15 +246,23 @@ class KumaKubelet:
                 data = {k: v.encode() for k, v in ((found or {}).get("data") or {}).items()}
                 _write_items(directory, data, volume["configMap"].get("items"))
             # emptyDir, projected service account tokens: an empty directory (KUBECONFIG instead).
-        mounts: dict[str, Path] = {}
+        mounts: list[str] = []
         for mount in container.get("volumeMounts") or []:
             local = directories.get(mount["name"])
-            if local is not None:
-                mounts[mount["mountPath"]] = local / mount["subPath"] if mount.get("subPath") else local
+            if local is None:
+                continue
+            source = local / mount["subPath"] if mount.get("subPath") else local
+            target = home / "root" / mount["mountPath"].lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                target.symlink_to(source, target_is_directory=True)
+            elif source.is_file():
+                shutil.copyfile(source, target)
+            mounts.append(mount["mountPath"])
         return mounts
 
     def _env(self, namespace: str, pod_name: str, address: str, container: Mapping[str, Any],
-             mounts: Mapping[str, Path], home: Path) -> dict[str, str]:
+             mounts: list[str], home: Path) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
         fields = {"metadata.namespace": namespace, "metadata.name": pod_name, "status.podIP": address,
                   "status.hostIP": self.node.address, "spec.nodeName": "podless"}
@@ -261,7 +273,7 @@ class KumaKubelet:
             if source:
                 value = self._value_from(namespace, source, fields, limits)
             if value is not None:
-                env[item["name"]] = _rewrite(value, mounts)
+                env[item["name"]] = _rewrite(value, home / "root", mounts)
         env.update({
             "KUBECONFIG": str(self.kubeconfig),
             "KUBERNETES_SERVICE_HOST": self.node.address,
@@ -335,14 +347,14 @@ def _write_items(directory: Path, data: Mapping[str, bytes], items: Any) -> None
             target.write_bytes(data[key])
 
 
-def _rewrite(value: str, mounts: Mapping[str, Path]) -> str:
-    """A path under a mountPath, as the process finds it here (longest mountPath first)."""
-    for mount_path in sorted(mounts, key=len, reverse=True):
-        if value == mount_path or value.startswith(mount_path.rstrip("/") + "/"):
-            return str(mounts[mount_path]) + value[len(mount_path.rstrip("/")):] \
-                if value != mount_path else str(mounts[mount_path])
-        marker = "=" + mount_path  # --config-file=/etc/kuma.io/...
-        if marker in value:
-            head, _, tail = value.partition(marker)
-            return head + "=" + _rewrite(mount_path + tail, mounts)
+def _rewrite(value: str, root: Path, mount_paths: list[str]) -> str:
+    """An absolute path (alone or as `--flag=PATH`) at, under or above a mount path, as the
+    process finds it here: under the pod's root."""
+    head, sep, path = value.partition("=") if value.startswith("-") else ("", "", value)
+    if not path.startswith("/"):
+        return value
+    bare = path.rstrip("/")
+    for mount in (m.rstrip("/") for m in mount_paths):
+        if bare == mount or bare.startswith(mount + "/") or mount.startswith(bare + "/"):
+            return f"{head}{sep}{root}{bare}"
     return value

@@ -8,19 +8,21 @@ from local_federation.kubelet import _rewrite, is_control_plane, quantity
 from local_federation.podless import PodlessControllers, selects
 
 
-def test_paths_under_a_volume_mount_point_at_the_pods_own_files() -> None:
-    mounts = {"/etc/kuma.io/kuma-control-plane": Path("/pod/volumes/config"),
-              "/var/run/secrets/kuma.io/tls-cert/tls.crt": Path("/pod/volumes/general-tls-cert/tls.crt"),
-              "/var/run/secrets/kuma.io/tls-cert": Path("/pod/volumes/cert-dir")}
-    assert _rewrite("--config-file=/etc/kuma.io/kuma-control-plane/config.yaml", mounts) == \
-        "--config-file=/pod/volumes/config/config.yaml"
-    # The longest mount point wins: a file mounted with subPath inside a mounted directory.
-    assert _rewrite("/var/run/secrets/kuma.io/tls-cert/tls.crt", mounts) == \
-        "/pod/volumes/general-tls-cert/tls.crt"
-    assert _rewrite("/var/run/secrets/kuma.io/tls-cert", mounts) == "/pod/volumes/cert-dir"
-    assert _rewrite("/var/run/secrets/kuma.io/tls-certificate", mounts) == \
+def test_paths_at_under_or_above_a_mount_point_are_found_under_the_pods_root() -> None:
+    mounts = ["/etc/kuma.io/kuma-control-plane", "/var/run/secrets/kuma.io/tls-cert/tls.crt",
+              "/var/run/secrets/kuma.io/tls-cert/tls.key"]
+    root = Path("/pod/root")
+    assert _rewrite("--config-file=/etc/kuma.io/kuma-control-plane/config.yaml", root, mounts) == \
+        "--config-file=/pod/root/etc/kuma.io/kuma-control-plane/config.yaml"
+    assert _rewrite("/var/run/secrets/kuma.io/tls-cert/tls.crt", root, mounts) == \
+        "/pod/root/var/run/secrets/kuma.io/tls-cert/tls.crt"
+    # The admission server's cert dir: a directory of subPath mounts, not a mount itself.
+    assert _rewrite("/var/run/secrets/kuma.io/tls-cert", root, mounts) == \
+        "/pod/root/var/run/secrets/kuma.io/tls-cert"
+    assert _rewrite("/var/run/secrets/kuma.io/tls-certificate", root, mounts) == \
         "/var/run/secrets/kuma.io/tls-certificate"
-    assert _rewrite("zone", mounts) == "zone"
+    assert _rewrite("--log-level=info", root, mounts) == "--log-level=info"
+    assert _rewrite("zone", root, mounts) == "zone"
 
 
 def test_quantities_as_resourceFieldRef_resolves_them() -> None:
