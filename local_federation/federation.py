@@ -17,6 +17,7 @@ from local_federation.kube import Environment, Kube
 from local_federation.kubelet import KumaKubelet
 from local_federation.netns import Node
 from local_federation.podless import PodlessControllers
+from local_federation.workloads import WorkloadPods
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Federation:
     kube: Kube | None = None
     controllers: dict[str, PodlessControllers] = field(default_factory=dict)
     kubelets: dict[str, KumaKubelet] = field(default_factory=dict)
+    workloads: dict[str, WorkloadPods] = field(default_factory=dict)
 
     def start(self) -> Kube:
         try:
@@ -44,8 +46,10 @@ class Federation:
                     self.workdir, subnet)
                 controllers = self.controllers[name] = PodlessControllers(
                     server, delete_webhooks=False, readiness=kubelet.readiness)
+                pods = self.workloads[name] = WorkloadPods(server, subnet, self.node.address)
                 kubelet.start()
                 controllers.start()
+                pods.start()
         except BaseException:
             self.stop()
             raise
@@ -62,11 +66,13 @@ class Federation:
 
     def standalone_zone(self, context: str, policies: int) -> tuple[str, str]:
         """The zone as Kuma's quickstart leaves it (the chart installed standalone, a demo mesh
-        with mTLS and its CA, `policies` policies); returns its API URL and admin token."""
+        with mTLS and its CA, `policies` policies, the demo workloads); returns its API URL and
+        admin token."""
         assert self.kube is not None, "start() first"
         kuma.install_standalone(self.kube, context)
         token = kuma.admin_token(self.kube, context, timeout=180)
         kuma.apply(self.kube, context, [*kuma.demo_mesh(context), *kuma.policies(policies)])
+        kuma.apply(self.kube, context, kuma.demo_workloads())
         # kuma-cp makes the mesh's CA once mTLS is on: an export must see it.
         kuma.wait_for(self.kube, context, "the default mesh's CA", "secret", "default.ca-builtin-cert-ca-1",
                       "-n", kuma.SYSTEM_NAMESPACE)
@@ -74,9 +80,12 @@ class Federation:
 
     def errors(self) -> list[str]:
         return [e for c in self.controllers.values() for e in c.errors] + \
-            [e for k in self.kubelets.values() for e in k.errors]
+            [e for k in self.kubelets.values() for e in k.errors] + \
+            [e for p in self.workloads.values() for e in p.errors]
 
     def stop(self) -> None:
+        for pods in self.workloads.values():
+            pods.stop()
         for controllers in self.controllers.values():
             controllers.stop()
         for kubelet in self.kubelets.values():

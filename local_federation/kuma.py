@@ -75,6 +75,33 @@ def policies(count: int, *, mesh: str = "default", prefix: str = "") -> list[dic
     return made
 
 
+DEMO_NAMESPACE = "kuma-demo"
+DEMO_APPS = (("demo-app", 5000), ("redis", 6379))  # the quickstart's demo, by name and port
+
+
+def demo_workloads() -> list[dict[str, Any]]:
+    """The quickstart's demo namespace (sidecar injection on) with its two apps, a Deployment and
+    a Service each: their pods go through the injector, their Dataplanes come from kuma-cp."""
+    objects: list[dict[str, Any]] = [{
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": DEMO_NAMESPACE, "labels": {"kuma.io/sidecar-injection": "enabled"}}}]
+    for app, port in DEMO_APPS:
+        labels = {"app": app}
+        objects.append({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": app, "namespace": DEMO_NAMESPACE, "labels": labels},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": app, "image": f"kumahq/{app}:latest",
+                                         "ports": [{"containerPort": port, "name": "main"}]}]}}}})
+        objects.append({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": app, "namespace": DEMO_NAMESPACE, "labels": labels},
+            "spec": {"selector": labels, "ports": [{"port": port, "targetPort": port, "name": "main",
+                                                    "appProtocol": "http" if app == "demo-app" else "tcp"}]}})
+    return objects
+
+
 def apply(kube: Kube, context: str, objects: Iterable[Mapping[str, Any]]) -> None:
     """`kubectl apply -f -`, as a user does (so objects carry kubectl's last-applied annotation)."""
     kube.kubectl(context, "apply", "-f", "-", input=yaml.safe_dump_all(list(objects)))
