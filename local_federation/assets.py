@@ -19,8 +19,22 @@ KUBE_TOOLS = ("etcd", "kube-apiserver", "kubectl", "helm")
 PULUMI_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
 KUMA_TOOLS = ("kuma-cp", "kumactl")
 PLUGINS = ("resource-kubernetes", "resource-command")
+
+
+def _upstream() -> Path:
+    """../shared/upstream/kuma-v2.14.3 beside the clone, or beside an ancestor (a git worktree
+    lives deeper), or `$MESH_FEDERATION_UPSTREAM`."""
+    if os.environ.get("MESH_FEDERATION_UPSTREAM"):
+        return Path(os.environ["MESH_FEDERATION_UPSTREAM"])
+    for ancestor in REPO_ROOT.parents:
+        candidate = ancestor / "shared" / "upstream" / "kuma-v2.14.3"
+        if candidate.is_dir():
+            return candidate
+    return REPO_ROOT.parent / "shared" / "upstream" / "kuma-v2.14.3"
+
+
 # The kuma chart the zone is installed from (the air-gapped path: a local chart directory).
-UPSTREAM = REPO_ROOT.parent / "shared" / "upstream" / "kuma-v2.14.3"
+UPSTREAM = _upstream()
 KUMA_CHART = UPSTREAM / "charts" / "kuma"
 
 

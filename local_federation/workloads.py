@@ -21,6 +21,9 @@ from local_federation.podless import now, template_hash
 def running_status(pod: Mapping[str, Any], address: str, host: str) -> dict[str, Any]:
     stamp = now()
     containers = [c["name"] for c in pod["spec"].get("containers") or []]
+    # Native sidecars (the injected kuma-sidecar): init containers that keep running.
+    sidecars = [c["name"] for c in pod["spec"].get("initContainers") or []
+                if c.get("restartPolicy") == "Always"]
     return {"status": {
         "phase": "Running", "podIP": address, "podIPs": [{"ip": address}], "hostIP": host,
         "startTime": stamp,
@@ -29,6 +32,9 @@ def running_status(pod: Mapping[str, Any], address: str, host: str) -> dict[str,
         "containerStatuses": [{"name": name, "ready": True, "restartCount": 0, "image": name,
                                "imageID": "", "started": True, "state": {"running": {"startedAt": stamp}}}
                               for name in containers],
+        "initContainerStatuses": [{"name": name, "ready": True, "restartCount": 0, "image": name,
+                                   "imageID": "", "started": True,
+                                   "state": {"running": {"startedAt": stamp}}} for name in sidecars],
     }}
 
 
