@@ -16,7 +16,7 @@ from local_federation.assets import Assets
 from local_federation.kube import Environment, Kube
 from local_federation.kubelet import KumaKubelet
 from local_federation.netns import Node
-from local_federation.podless import PodlessControllers
+from local_federation.podless import PodlessControllers, register_node
 from local_federation.workloads import WorkloadPods
 
 
@@ -41,9 +41,9 @@ class Federation:
             self.kube = self.environment.start()
             for subnet, name in enumerate(self.names):
                 server = self.environment.servers[name]
+                register_node(server, self.node.address)
                 kubelet = self.kubelets[name] = KumaKubelet(
-                    server, self.node, self.assets.path("kuma-cp"), self.environment.pod_kubeconfig(name),
-                    self.workdir, subnet)
+                    server, self.node, self.assets.path("kuma-cp"), self.workdir, subnet)
                 controllers = self.controllers[name] = PodlessControllers(
                     server, delete_webhooks=False, readiness=kubelet.readiness)
                 pods = self.workloads[name] = WorkloadPods(server, subnet, self.node.address)

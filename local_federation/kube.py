@@ -235,7 +235,8 @@ class ApiServer:
             self.reach.close()
 
 
-def kubeconfig_document(servers: Sequence[ApiServer], *, in_network: bool = False) -> dict[str, Any]:
+def kubeconfig_document(servers: Sequence[ApiServer], *, in_network: bool = False,
+                        token: str = ADMIN_TOKEN) -> dict[str, Any]:
     def server_url(server: ApiServer) -> str:
         return server.in_network_url if in_network else server.url
 
@@ -244,14 +245,15 @@ def kubeconfig_document(servers: Sequence[ApiServer], *, in_network: bool = Fals
         "clusters": [{"name": s.name, "cluster": {"server": server_url(s),
                                                    "certificate-authority-data": s.ca_data()}}
                      for s in servers],
-        "users": [{"name": "admin", "user": {"token": ADMIN_TOKEN}}],
+        "users": [{"name": "admin", "user": {"token": token}}],
         "contexts": [{"name": s.name, "context": {"cluster": s.name, "user": "admin"}} for s in servers],
         "current-context": servers[0].name,
     }
 
 
-def write_kubeconfig(path: Path, servers: Sequence[ApiServer], *, in_network: bool = False) -> None:
-    path.write_text(yaml.safe_dump(kubeconfig_document(servers, in_network=in_network)))
+def write_kubeconfig(path: Path, servers: Sequence[ApiServer], *, in_network: bool = False,
+                     token: str = ADMIN_TOKEN) -> None:
+    path.write_text(yaml.safe_dump(kubeconfig_document(servers, in_network=in_network, token=token)))
     path.chmod(0o600)
 
 
@@ -341,12 +343,6 @@ class Environment:
             self.stop()
             raise
         return Kube(self.kubeconfig, self.tools)
-
-    def pod_kubeconfig(self, name: str) -> Path:
-        """A kubeconfig for a pod of cluster `name`: its API server at the node's address."""
-        path = self.workdir / name / "pod-kubeconfig"
-        write_kubeconfig(path, [self.servers[name]], in_network=True)
-        return path
 
     def stop(self) -> None:
         for server in self.servers.values():

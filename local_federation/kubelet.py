@@ -11,8 +11,12 @@ What the pod would have, the process gets:
   root directory of the pod's (`<pod>/root/etc/kuma.io/...`), and every path in args and env at,
   under or above a `mountPath` (a directory of `subPath` files: the admission server's cert dir)
   prefixed with that root (no mount namespace needed);
-- `KUBECONFIG` (its API server at the node's address), `KUBERNETES_SERVICE_HOST` / `_PORT`
-  (without them kuma-cp exits: "could not parse KUBERNETES_SERVICE_PORT").
+- `KUBECONFIG`: its API server at the node's address, with a token of the pod's service account
+  from the TokenRequest API (as the kubelet projects one): Kuma's webhooks let only the control
+  plane's service account write what a zone receives from its global ("Operation not allowed.
+  Kuma resources like Mesh can be updated or deleted only from the GLOBAL control plane");
+  `KUBERNETES_SERVICE_HOST` / `_PORT` (without them kuma-cp exits: "could not parse
+  KUBERNETES_SERVICE_PORT").
 
 A Pod object stands for it in the API server, with the template's labels, a Running phase, the
 pod's address and a Ready condition once the readiness probe (the template's `httpGet`) answers:
@@ -36,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local_federation.kube import ApiServer, KubeRest, http_ok, start_process, terminate
+from local_federation.kube import ApiServer, KubeRest, http_ok, start_process, terminate, write_kubeconfig
 from local_federation.netns import Forwarder, Node, Pod
 from local_federation.podless import now, template_hash
 
@@ -85,7 +89,6 @@ class KumaKubelet:
     server: ApiServer
     node: Node
     kuma_cp: str
-    kubeconfig: Path  # the pod's: its API server at the node's address
     workdir: Path
     subnet: int  # pods of this cluster get 10.244.<subnet>.N
     interval: float = 0.5
@@ -199,7 +202,10 @@ class KumaKubelet:
         spec = template["spec"]
         container = next(c for c in spec["containers"] if c["name"] == CONTROL_PLANE_CONTAINER)
         mounts = self._write_volumes(namespace, spec, container, home)
+        kubeconfig = self._service_account_kubeconfig(namespace, spec.get("serviceAccountName") or "default",
+                                                      home)
         env = self._env(namespace, pod_name, address, container, mounts, home)
+        env["KUBECONFIG"] = str(kubeconfig)
         args = [_rewrite(arg, home / "root", mounts) for arg in container.get("args") or []]
         pod = self.node.pod(f"{self.server.name}-{pod_name}", address)
         process = start_process(pod, [self.kuma_cp, *args], home / "kuma-cp.log", env=env)
@@ -275,7 +281,6 @@ class KumaKubelet:
             if value is not None:
                 env[item["name"]] = _rewrite(value, home / "root", mounts)
         env.update({
-            "KUBECONFIG": str(self.kubeconfig),
             "KUBERNETES_SERVICE_HOST": self.node.address,
             "KUBERNETES_SERVICE_PORT": str(self.server.port),
         })
@@ -299,6 +304,17 @@ class KumaKubelet:
         if raw is None:
             return None
         return base64.b64decode(raw).decode() if kind == "secrets" else str(raw)
+
+    def _service_account_kubeconfig(self, namespace: str, account: str, home: Path) -> Path:
+        request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                   "spec": {"expirationSeconds": 7 * 24 * 3600}}
+        answer = self._api.call("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+                                request, content_type="application/json")
+        if not answer:
+            raise RuntimeError(f"no ServiceAccount {namespace}/{account} to issue the pod a token for")
+        path = home / "kubeconfig"
+        write_kubeconfig(path, [self.server], in_network=True, token=answer["status"]["token"])
+        return path
 
     # -- the Pod object ----------------------------------------------------------------------------
 

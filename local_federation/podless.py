@@ -59,6 +59,23 @@ def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 
 
+NODE_NAME = "podless"
+
+
+def register_node(server: ApiServer, address: str) -> None:
+    """The Node the pods are bound to (`spec.nodeName`), Ready, as a kubelet registers it: kuma-cp's
+    pod controller reads the pod's Node when it makes a Dataplane ("unable to get Node")."""
+    api = KubeRest(server)
+    api.call("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {
+        "name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux"}}},
+        content_type="application/json")
+    stamp = now()
+    api.call("PATCH", f"/api/v1/nodes/{NODE_NAME}/status", {"status": {
+        "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": NODE_NAME}],
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                        "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}]}})
+
+
 @dataclass
 class PodlessControllers:
     """The controllers Helm, kubectl and the program wait on, played without pods (module doc)."""
