@@ -172,7 +172,8 @@ class KumaKubelet:
                 with self._lock:
                     del self.running[key]
                 self._kill(running)
-                self._api.call("DELETE", f"/api/v1/namespaces/{key.split('/')[0]}/pods/{running.pod_name}")
+                self._api.call("DELETE", f"/api/v1/namespaces/{key.split('/')[0]}/pods/{running.pod_name}"
+                                         "?gracePeriodSeconds=0")
         for key, deployment in wanted.items():
             running_now = self.running.get(key)
             if running_now is None:
@@ -325,7 +326,7 @@ class KumaKubelet:
         metadata.setdefault("labels", {})["pod-template-hash"] = hashed
         spec = json.loads(json.dumps(template["spec"]))
         spec["nodeName"] = "podless"
-        self._api.call("DELETE", f"/api/v1/namespaces/{namespace}/pods/{pod_name}")
+        self._api.call("DELETE", f"/api/v1/namespaces/{namespace}/pods/{pod_name}?gracePeriodSeconds=0")
         self._api.call("POST", f"/api/v1/namespaces/{namespace}/pods",
                        {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec},
                        content_type="application/json")

@@ -89,7 +89,8 @@ class WorkloadPods:
                                running_status(pod, address, self.host_address))
         for key in pods:
             if key[1].endswith("-podless") and key not in wanted and self._owned_by_us(pods[key]):
-                self._api.call("DELETE", f"/api/v1/namespaces/{key[0]}/pods/{key[1]}")
+                # No kubelet confirms a graceful delete: the pod goes at once.
+                self._api.call("DELETE", f"/api/v1/namespaces/{key[0]}/pods/{key[1]}?gracePeriodSeconds=0")
 
     @staticmethod
     def _owned_by_us(pod: Mapping[str, Any]) -> bool:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,7 @@ def global_api(running: Running) -> KumaApi:
 def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
         assets: Assets, running: Running, tmp_path: Path) -> None:
     exported = kumactl_export(assets, running)
+    before = control_plane_pods(running)
     tls = kds_tls(running.federation.control_plane_address(GLOBAL))
     config = stack_config(str(running.kube.kubeconfig), GLOBAL, {ZONE: ZONE}, tls)
     stack = Pulumi(assets, clone_project(tmp_path / "project"), tmp_path / "backend", tmp_path / "home",
@@ -105,17 +107,44 @@ def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
     overview = global_api(running).get(f"/zones/{ZONE}/_overview")
     last = overview["zoneInsight"]["subscriptions"][-1]
     assert last.get("connectTime") and not last.get("disconnectTime"), last
-    # Every copy accepted on the global by its real webhooks.
+    # Every copy accepted on the global by its real webhooks, after the global release (its CRDs and
+    # webhooks) was deployed.
+    created: list[tuple[Mapping[str, Any], int]] = []
     for document in exported:
         meta = document["metadata"]
         kind = "secret" if document["kind"] == "Secret" else f"{document['kind'].lower()}.kuma.io"
         args = [kind, meta["name"], *(["-n", meta["namespace"]] if meta.get("namespace") else [])]
-        assert running.kube.kubectl(GLOBAL, "get", *args, check=False).returncode == 0, args
-    # The zone restarted from the new template, in zone mode, with the program's KDS settings.
+        live = running.kube.get_json(GLOBAL, *args)
+        created.append((document, int(live["metadata"]["resourceVersion"])))
+    assert_copied_after_the_global_release(running, created)
+    # The zone's data plane proxies (made by its kuma-cp from the demo pods) synced to the global.
+    proxies = global_api(running).get("/meshes/default/dataplanes")["items"]
+    assert len([p for p in proxies if (p.get("labels") or {}).get("kuma.io/zone") == ZONE]) == 2, proxies
+    # The zone restarted from the new template (a new pod), in zone mode, with the program's values.
+    after = control_plane_pods(running)
+    assert len(after) == 1 and after != before, (before, after)
     values = json.loads(running.kube.helm(ZONE, "get", "values", kuma.RELEASE, "-n", kuma.SYSTEM_NAMESPACE,
                                           "-o", "json").stdout)
     assert values["controlPlane"]["kdsGlobalAddress"].startswith("grpcs://")
     assert values["controlPlane"]["resources"]["requests"]["cpu"] == kuma.USER_VALUE[1]
+
+
+def assert_copied_after_the_global_release(running: Running,
+                                           created: list[tuple[Mapping[str, Any], int]]) -> None:
+    """A never-updated object's resourceVersion is etcd's revision at its creation. The real kuma-cp
+    updates some copies after they are made (mesh Secrets), so resourceVersions order creations
+    only one way: a copy below the release's last Helm record was created before it (tier 1's
+    kumactl-order check, on resourceVersions, does not hold here)."""
+    records = running.kube.get_json(GLOBAL, "secrets", "-n", kuma.SYSTEM_NAMESPACE,
+                                    "-l", f"owner=helm,name={kuma.RELEASE}")
+    deployed = max(int(r["metadata"]["resourceVersion"]) for r in records["items"])
+    early = [d["metadata"]["name"] for d, version in created if version < deployed]
+    assert not early, f"copied before the global release was deployed: {early}"
+
+
+def control_plane_pods(running: Running) -> list[str]:
+    pods = running.kube.get_json(ZONE, "pods", "-n", kuma.SYSTEM_NAMESPACE, "-l", "app=kuma-control-plane")
+    return sorted(p["metadata"]["name"] for p in pods["items"])
 
 
 def test_c_a_policy_applied_on_the_global_reaches_the_zone_under_a_hashed_name(running: Running) -> None:
