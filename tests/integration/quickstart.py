@@ -99,6 +99,9 @@ def without_server_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     annotations = meta.get("annotations") or {}
     annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
     annotations.pop("pulumi.com/autonamed", None)
+    # Set by the program on copied signing keys: the provider forces its server-side apply over the
+    # keys the global's kuma-cp made at start (components/resources/exported_resources.py).
+    annotations.pop("pulumi.com/patchForce", None)
     if not annotations:
         meta.pop("annotations", None)
     if not meta.get("labels"):
