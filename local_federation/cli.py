@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -137,16 +138,18 @@ stop and remove everything: tools/local down
 
 def down(layout: Layout) -> int:
     pid = layout.daemon_pid()
-    if pid is None:
-        _say("no local federation is running; removing what is left of one")
-    else:
+    stack_file = REPO_ROOT / f"Pulumi.{STACK}.yaml"
+    if pid is None and not layout.root.exists() and not stack_file.exists():
+        _say("no local federation is running, nothing to remove")
+        return 0
+    if pid is not None:
         subprocess.run(["kill", "-TERM", str(pid)], check=False)
         deadline = time.monotonic() + 90
-        while layout.daemon_pid() is not None and time.monotonic() < deadline:
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.5)
     shutil.rmtree(layout.root, ignore_errors=True)
-    (REPO_ROOT / f"Pulumi.{STACK}.yaml").unlink(missing_ok=True)
-    _say("stopped; .local/ removed")
+    stack_file.unlink(missing_ok=True)
+    _say("stopped every process it started; .local/ and Pulumi.local.yaml removed")
     return 0
 
 
