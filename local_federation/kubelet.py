@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from local_federation.kube import ApiServer, KubeRest, http_ok, start_process, terminate, write_kubeconfig
+from local_federation.loop import Loop
 from local_federation.netns import Forwarder, Node, Pod
 from local_federation.podless import now, template_hash
 
@@ -97,19 +98,17 @@ class KumaKubelet:
     addresses: dict[str, str] = field(default_factory=dict)
     # Per Deployment, kept across restarts: its API and diagnostics on the machine's 127.0.0.1.
     forwards: dict[str, tuple[Forwarder, Forwarder]] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _thread: threading.Thread | None = None
+    _loop: Loop | None = None
 
     def start(self) -> None:
         self._api = KubeRest(self.server)
-        self._thread = threading.Thread(target=self._run, name=f"kubelet-{self.server.name}", daemon=True)
-        self._thread.start()
+        self._loop = Loop(f"kubelet-{self.server.name}", (self._sync,), self.interval, self.errors)
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        if self._loop is not None:
+            self._loop.stop(timeout=30)
         with self._lock:
             for running in list(self.running.values()):
                 self._kill(running)
@@ -154,14 +153,6 @@ class KumaKubelet:
     @staticmethod
     def _key(deployment: Mapping[str, Any]) -> str:
         return f"{deployment['metadata']['namespace']}/{deployment['metadata']['name']}"
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._sync()
-            except Exception as exc:  # the thread must live on; the caller reads `errors`
-                self.errors.append(f"kubelet {self.server.name}: {exc!r}"[:3000])
-            self._stop.wait(self.interval)
 
     def _sync(self) -> None:
         wanted = {self._key(d): d for d in self._api.items("/apis/apps/v1/deployments")

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from local_federation.kube import ApiServer, KubeRest
+from local_federation.loop import Loop
 
 # The namespaced kinds whose foreground deletes PodlessControllers completes.
 GARBAGE_COLLECTED = (("/api/v1", "secrets"), ("/api/v1", "configmaps"), ("/api/v1", "services"),
@@ -86,28 +86,18 @@ class PodlessControllers:
     readiness: Readiness | None = None
     interval: float = 0.3
     errors: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _loop: Loop | None = None
 
     def start(self) -> None:
         self._api = KubeRest(self.server)
-        self._thread = threading.Thread(target=self._run, name=f"podless-{self.server.name}", daemon=True)
-        self._thread.start()
+        self._loop = Loop(f"podless-{self.server.name}", (
+            self._deployments, self._jobs, self._endpoints, self._load_balancers, self._webhooks,
+            self._garbage_collector), self.interval, self.errors)
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for step in (self._deployments, self._jobs, self._endpoints, self._load_balancers,
-                         self._webhooks, self._garbage_collector):
-                try:
-                    step()
-                except Exception as exc:  # the thread must live on; the caller reads `errors`
-                    self.errors.append(f"{step.__name__}: {exc!r}"[:2000])
-            self._stop.wait(self.interval)
+        if self._loop is not None:
+            self._loop.stop()
 
     # -- the deployment controller ------------------------------------------------------------
 

@@ -8,13 +8,13 @@ no Envoy, no data plane traffic.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from local_federation.kube import ApiServer, KubeRest
 from local_federation.kubelet import is_control_plane
+from local_federation.loop import Loop
 from local_federation.podless import now, template_hash
 
 
@@ -48,26 +48,16 @@ class WorkloadPods:
     interval: float = 0.5
     errors: list[str] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _loop: Loop | None = None
 
     def start(self) -> None:
         self._api = KubeRest(self.server)
-        self._thread = threading.Thread(target=self._run, name=f"pods-{self.server.name}", daemon=True)
-        self._thread.start()
+        self._loop = Loop(f"pods-{self.server.name}", (self._sync,), self.interval, self.errors)
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._sync()
-            except Exception as exc:  # the thread must live on; the caller reads `errors`
-                self.errors.append(f"pods {self.server.name}: {exc!r}"[:2000])
-            self._stop.wait(self.interval)
+        if self._loop is not None:
+            self._loop.stop()
 
     def _sync(self) -> None:
         pods = {(p["metadata"]["namespace"], p["metadata"]["name"]): p
