@@ -166,6 +166,20 @@ def test_copied_signing_keys_are_never_changed_or_deleted_by_a_later_run():
     assert others and not [r for r in others if r.ignore_changes]
 
 
+def test_copied_signing_keys_take_over_the_keys_the_globals_control_plane_made_at_start():
+    """The global's kuma-cp writes its own signing keys and admin token when it starts (field
+    manager kuma-cp): a server-side apply of the copies conflicts on `.data.value` unless forced
+    (seen with the real kuma-cp 2.14.3, tier 2). Only those copies force: the others meet no
+    object of kuma-cp's."""
+    cfg = factories.config(zones=ZONES)
+    documents = {zone: [*docs, *signing_keys(zone)] for zone, docs in three_zone_documents().items()}
+    monitor = run_program(program(cfg, documents), preview=False)
+    copies = [r for r in monitor.registrations if r.parent.endswith("exported")]
+    forced = [r for r in copies if (r.inputs.get("metadata", {}).get("annotations") or {})
+              .get("pulumi.com/patchForce") == "true"]
+    assert forced and forced == [r for r in copies if "signing-key" in r.name or "admin-user-token" in r.name]
+
+
 @pytest.mark.parametrize("preview", [True, False])
 def test_no_copy_on_the_global_is_ever_deleted_by_pulumi(preview: bool) -> None:
     """The global pushes its objects to every zone: a delete by Pulumi would reach zones running

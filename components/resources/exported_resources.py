@@ -25,6 +25,8 @@ MESH_SECRET_TYPE = SECRET_TYPES["Secret"]
 # kuma.io kind it carries is mesh-scoped. GlobalSecret is a v1 Secret, above.
 GLOBAL_SCOPED_KINDS = frozenset({"Mesh", "HostnameGenerator"})
 
+# pulumi-kubernetes' annotation that forces a server-side apply over another field manager's fields.
+PATCH_FORCE = "pulumi.com/patchForce"
 # Output-only metadata: never sent to the API server.
 _READ_ONLY_METADATA = ("creationTimestamp", "resourceVersion", "uid", "generation",
                        "managedFields", "ownerReferences", "selfLink")
@@ -196,6 +198,11 @@ class ExportedMeshResources(pulumi.ComponentResource):
                 # them: no copy is deleted), or every token signed with them stops validating.
                 secret_opts = pulumi.ResourceOptions.merge(secret_opts, pulumi.ResourceOptions(
                     ignore_changes=["data", "type"]))
+                # The global's kuma-cp made its own keys at start, under its field manager: the
+                # provider's server-side apply takes them over only when forced, as the guide's
+                # `kubectl apply` replaces them (seen with kuma-cp 2.14.3: "Apply failed with 1
+                # conflict: conflict with "kuma-cp" using v1: .data.value").
+                metadata["annotations"] = {**(metadata.get("annotations") or {}), PATCH_FORCE: "true"}
             return k8s.core.v1.Secret(
                 name,
                 metadata=cast(Any, metadata),

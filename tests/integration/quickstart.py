@@ -10,7 +10,6 @@ have: `chartRepository` set to a local chart directory).
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,72 +17,46 @@ from typing import Any
 
 import yaml
 
+from local_federation import kuma as steps
+from local_federation.assets import KUMA_CHART
+from local_federation.kube import Kube
+from local_federation.kuma import POLICY_KINDS, RELEASE, SYSTEM_NAMESPACE, USER_VALUE, secret
 from tests.export.fake_zone import FakeZone, Obj, load_types
 from tests.integration.clusters import Clusters
 from tests.integration.tools import REPO_ROOT
 
+__all__ = ["KUMA_CHART", "POLICY_KINDS", "RELEASE", "SYSTEM_NAMESPACE", "USER_VALUE"]
+
 UPSTREAM = REPO_ROOT.parent / "shared" / "upstream" / "kuma-v2.14.3"
-KUMA_CHART = UPSTREAM / "charts" / "kuma"
 RESOURCES_JSON = UPSTREAM / "api" / "_resources.json"
-SYSTEM_NAMESPACE = "kuma-system"
-RELEASE = "kuma"
-# A value of the user's own, set at install: the switch to zone mode must keep it.
-USER_VALUE = ("controlPlane.resources.requests.cpu", "123m")
-POLICY_KINDS = ("MeshTimeout", "MeshRetry", "MeshCircuitBreaker")
 
 
 def install_standalone(clusters: Clusters, context: str) -> None:
     """`helm install` as the quickstart does: standalone, in kuma-system."""
-    clusters.helm(context, "install", RELEASE, str(KUMA_CHART), "--namespace", SYSTEM_NAMESPACE,
-                  "--create-namespace", "--set", f"{USER_VALUE[0]}={USER_VALUE[1]}", "--timeout", "120s")
-
-
-def _secret(name: str, value: str, *, mesh: str | None,
-            kind: str = "system.kuma.io/secret") -> dict[str, Any]:
-    labels = {"kuma.io/mesh": mesh} if mesh else {}
-    return {"apiVersion": "v1", "kind": "Secret", "type": kind,
-            "metadata": {"name": name, "namespace": SYSTEM_NAMESPACE, "labels": labels},
-            "data": {"value": base64.b64encode(value.encode()).decode()}}
+    steps.install_standalone(Kube(clusters.kubeconfig, clusters.tools), context)
 
 
 def demo_objects(zone: str, policies: int, *, mesh: str = "default") -> list[dict[str, Any]]:
     """What a zone holds after the quickstart and some use: a Mesh with builtin mTLS, the CA and
     token signing Secrets kuma-cp makes at start (made here, no kuma-cp runs), a user Secret, and
     `policies` targetRef policies in the system namespace (hence mesh-wide, exported)."""
-    objects: list[dict[str, Any]] = [
-        {"apiVersion": "kuma.io/v1alpha1", "kind": "Mesh", "metadata": {"name": mesh},
-         "spec": {"mtls": {"enabledBackend": "ca-1", "backends": [
-             {"name": "ca-1", "type": "builtin", "dpCert": {"rotation": {"expiration": "1d"}},
-              "conf": {"caCert": {"RSAbits": 2048, "expiration": "10y"}}}]}}},
-        _secret(f"{mesh}.ca-builtin-cert-ca-1", f"{zone} ca cert", mesh=mesh),
-        _secret(f"{mesh}.ca-builtin-key-ca-1", f"{zone} ca key", mesh=mesh),
-        _secret(f"{mesh}-db-password", f"{zone}-db-password-plaintext", mesh=mesh),
-        _secret("user-token-signing-key-1", f"{zone} user token signing key",
-                mesh=None, kind="system.kuma.io/global-secret"),
-        _secret("admin-user-token", f"{zone}-admin-user-token-plaintext",
-                mesh=None, kind="system.kuma.io/global-secret"),
+    mesh_object, user_secret = steps.demo_mesh(zone, mesh)
+    return [
+        mesh_object,
+        secret(f"{mesh}.ca-builtin-cert-ca-1", f"{zone} ca cert", mesh=mesh),
+        secret(f"{mesh}.ca-builtin-key-ca-1", f"{zone} ca key", mesh=mesh),
+        user_secret,
+        secret("user-token-signing-key-1", f"{zone} user token signing key",
+               mesh=None, kind="system.kuma.io/global-secret"),
+        secret("admin-user-token", f"{zone}-admin-user-token-plaintext",
+               mesh=None, kind="system.kuma.io/global-secret"),
+        *steps.policies(policies, mesh=mesh),
     ]
-    for i in range(policies):
-        kind = POLICY_KINDS[i % len(POLICY_KINDS)]
-        spec: dict[str, Any] = {"targetRef": {"kind": "Mesh"}}
-        if kind == "MeshTimeout":
-            spec["to"] = [{"targetRef": {"kind": "Mesh"}, "default": {"idleTimeout": f"{i % 60 + 1}s"}}]
-        elif kind == "MeshRetry":
-            spec["to"] = [{"targetRef": {"kind": "Mesh"}, "default": {"http": {"numRetries": i % 5 + 1}}}]
-        else:
-            detectors = {"totalFailures": {"consecutive": i % 9 + 1}}
-            spec["to"] = [{"targetRef": {"kind": "Mesh"},
-                           "default": {"outlierDetection": {"disabled": False, "detectors": detectors}}}]
-        objects.append({"apiVersion": "kuma.io/v1alpha1", "kind": kind,
-                        "metadata": {"name": f"{kind.lower()}-{i:04d}", "namespace": SYSTEM_NAMESPACE,
-                                     "labels": {"kuma.io/mesh": mesh}},
-                        "spec": spec})
-    return objects
 
 
 def apply(clusters: Clusters, context: str, objects: Iterable[Mapping[str, Any]]) -> None:
     """`kubectl apply -f -`, as a user does (so objects carry kubectl's last-applied annotation)."""
-    clusters.kubectl(context, "apply", "-f", "-", input=yaml.safe_dump_all(list(objects)))
+    steps.apply(Kube(clusters.kubeconfig, clusters.tools), context, objects)
 
 
 def stored_objects(clusters: Clusters, context: str) -> list[dict[str, Any]]:
@@ -126,6 +99,9 @@ def without_server_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     annotations = meta.get("annotations") or {}
     annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
     annotations.pop("pulumi.com/autonamed", None)
+    # Set by the program on copied signing keys: the provider forces its server-side apply over the
+    # keys the global's kuma-cp made at start (components/resources/exported_resources.py).
+    annotations.pop("pulumi.com/patchForce", None)
     if not annotations:
         meta.pop("annotations", None)
     if not meta.get("labels"):

@@ -1,0 +1,37 @@
+"""The control loop every podless part runs on: a daemon thread calling its steps every
+`interval` until `stop()`. A step's exception is kept in `errors` (the caller reads them, a test
+asserts there are none) and the loop lives on, as a controller's would."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Loop:
+    name: str
+    steps: Sequence[Callable[[], None]]
+    interval: float
+    errors: list[str]
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for step in self.steps:
+                try:
+                    step()
+                except Exception as exc:  # the loop must live on; the caller reads `errors`
+                    self.errors.append(f"{self.name} {step.__name__}: {exc!r}"[:3000])
+            self._stop.wait(self.interval)
