@@ -32,6 +32,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from components.child_process import stop
 from local_federation.netns import Forwarder, HostNetwork, Network, Node, die_with_parent
 
 ADMIN_TOKEN = "integration-admin-token"  # test-only static token of the AlwaysAllow API servers
@@ -80,14 +81,7 @@ def http_ok(url: str, token: str | None = None) -> bool:
 
 
 def terminate(process: subprocess.Popen[bytes] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process, grace_seconds=15)
 
 
 def start_process(network: Network, argv: Sequence[str], log: Path,

@@ -38,14 +38,20 @@ PASSPHRASE = "integration-passphrase"
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "components")
 
 
-def clone_project(destination: Path) -> Path:
+def copy_project_files(destination: Path, names: tuple[str, ...] = PROJECT_FILES) -> Path:
+    """The repository's `names` (files or folders, no caches) copied into a new `destination`."""
     destination.mkdir(parents=True)
-    for name in PROJECT_FILES:
+    for name in names:
         source = REPO_ROOT / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, destination / name)
+    return destination
+
+
+def clone_project(destination: Path) -> Path:
+    copy_project_files(destination)
     venv = destination / ".venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from local_federation.pulumi_cli import copy_project_files
 from tests.pulumi_harness import RecordingMonitor
 from tests.test_program import COMMAND, federate
 
@@ -40,14 +41,7 @@ json.dump(sorted([r.type, r.name, r.inputs] for r in monitor.registrations), sys
 
 
 def clone(into: Path) -> Path:
-    into.mkdir(parents=True)
-    for name in CLONE_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, into / name)
-    return into
+    return copy_project_files(into, CLONE_FILES)
 
 
 def other_interpreter(at: Path) -> Path:

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO
 
+from components.child_process import stop
+
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 
 
@@ -58,12 +60,7 @@ def forwarded(command: list[str], *, timeout_seconds: float = 30.0) -> Iterator[
                     f"`{' '.join(command)}` ended during the request: {reason[:500]}") from error
             raise
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace_seconds=5)
 
 
 def _drain(stream: IO[str], lines: queue.Queue[str | None]) -> None:

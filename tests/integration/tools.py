@@ -19,10 +19,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_federation.assets import KUBE_TOOLS, PULUMI_TOOLS, Assets, default_cache
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BINARIES = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "helm", "kubectl",
-            "kube-apiserver", "etcd")
-PLUGINS = ("resource-kubernetes", "resource-command")
 # The line every stand-in carries (tools/standins/install); a real plugin is a binary without it.
 STANDIN_MARKER = b"TEST TOOLING (tools/standins/install)"
 REAL, STANDIN, ABSENT = "real", "stand-in", "absent"
@@ -43,24 +42,13 @@ def plugin_kind(executable: Path) -> str:
 
 
 @dataclass(frozen=True)
-class Tools:
-    cache: Path
-
-    @property
-    def bin(self) -> Path:
-        return self.cache / "bin"
-
-    @property
-    def plugins(self) -> Path:
-        return self.cache / "pulumi-home" / "plugins"
+class Tools(Assets):
+    """The tools cache as local_federation finds it, plus what the tier says of its plugins."""
 
     @property
     def standins(self) -> Path:
         """Where tools/standins/install keeps the stand-ins themselves, whatever the CLI uses."""
         return self.cache / "standins"
-
-    def path(self, name: str) -> str:
-        return str(self.bin / name)
 
     def provider_plugin(self, name: str, version: str) -> Path:
         return self.plugins / f"resource-{name}-v{version}" / f"pulumi-resource-{name}"
@@ -74,21 +62,16 @@ class Tools:
             kinds[f"pulumi-resource-{name} v{version}"] = plugin_kind(self.provider_plugin(name, version))
         return kinds
 
-    def missing(self) -> list[str]:
-        absent = [name for name in BINARIES if not os.access(self.bin / name, os.X_OK)]
-        installed = [p.name for p in self.plugins.iterdir()] if self.plugins.is_dir() else []
-        absent += [f"plugin {plugin}" for plugin in PLUGINS
-                   if not any(name.startswith(f"{plugin}-v") for name in installed)]
-        return absent
+    def not_built(self) -> list[str]:
+        return self.missing((*PULUMI_TOOLS, *KUBE_TOOLS)) + self.missing_plugins()
 
 
 def cached_tools() -> Tools:
-    default = Path.home() / ".cache" / "mesh-federation" / "tools"
-    return Tools(Path(os.environ.get("MESH_FEDERATION_TOOLS") or default))
+    return Tools(default_cache())
 
 
 def not_built_reason(tools: Tools) -> str | None:
-    missing = tools.missing()
+    missing = tools.not_built()
     if not missing:
         return None
     return (f"integration tier NOT RUN: tools not built ({', '.join(missing)} missing in "
