@@ -86,9 +86,11 @@ def fake_global() -> Iterator[FakeGlobal]:
 
 
 def spec(**overrides: Any) -> TokenSpec:
+    # A ceiling for what passes (a fake kubectl is a Python process, slow to start on a loaded
+    # machine); a test meant to time out sets a short one.
     base = TokenSpec(zone="zone-1", valid_for="720h", context="mesh-global", namespace="kong-mesh-system",
                      service="kong-mesh-control-plane", port=5681, url=None, token=ADMIN,
-                     timeout_seconds=2.0)
+                     timeout_seconds=60.0)
     return replace(base, **overrides)
 
 
