@@ -117,8 +117,8 @@ def test_a_control_plane_shedding_load_is_ridden_out(make_zone: Callable[..., Fa
     # One attempt in three is shed, decided by the request and its attempt number (shedding.py):
     # the export asks the same requests as the clean one, so the runs of 503s each meets are
     # known now, whatever order its threads ask in. The status budget must be above the longest
-    # run: QUICK keeps the default count (10), and the longest run in this data is 6 (one
-    # request in the 1,635 of an export), so it rides them out with room to spare. Both bounds
+    # run: QUICK keeps the default count (10), and the longest run in this data is 6 (three
+    # requests of the 1,635 of an export), so it rides them out with room to spare. Both bounds
     # are held here, so a change of the data or of the requests that breaks them says so rather
     # than failing one run in fifty.
     longest = longest_run_of_503s(clean_zone.requests)
