@@ -3,7 +3,7 @@
 # Imported here, at collection: otherwise a run that collects no property test makes hypothesis's
 # pytest plugin import it at session end, under pytest's assertion rewriter, and CPython 3.11.7
 # fails that with "SystemError: AST constructor recursion depth mismatch" after every test passed.
-import hypothesis  # noqa: F401
+import hypothesis
 
 from tests.fake_kube import kubeconfig
 
@@ -17,6 +17,14 @@ from typing import Any
 import pytest
 
 from tests import canaries
+
+# Property tests have no wall-clock deadline: how long an example takes says how loaded the
+# machine is, not whether the code is right, and a loaded CI machine would fail them at random.
+# Loaded here, before any test module builds its own @settings (which start from this profile).
+NO_DEADLINE = "no-deadline"
+hypothesis.settings.register_profile(
+    NO_DEADLINE, deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile(NO_DEADLINE)
 
 
 @pytest.fixture

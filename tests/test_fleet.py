@@ -96,7 +96,8 @@ def test_greenfield_and_brownfield_zones_in_one_stack(preview):
 def test_zones_are_exported_side_by_side():
     cfg = factories.config(zones=ZONES)
     # Every export waits until all three have started: this passes only if they run together.
-    barrier = threading.Barrier(len(ZONES), timeout=10)
+    # (A minute: a ceiling only, for a loaded machine slow to start a thread.)
+    barrier = threading.Barrier(len(ZONES), timeout=60)
     def exporter(cfg_, zone, index):
         barrier.wait()
         return factories.export_result([factories.policy(f"p-{zone.name}")], zone.name)

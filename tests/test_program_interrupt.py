@@ -34,8 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 # The fake's reads hang this long (or until the test ends); the program's read timeout is 30 s.
 HANG_SECONDS = 120
 # How long the test waits for the program to end after the signal: a guard against a hang,
-# far below the hanging reads and the program's read timeout, not a measurement.
-GUARD_SECONDS = 10
+# below the program's read timeout (a program that waits the read out never ends sooner) and far
+# above what a loaded machine needs to stop at once; not a measurement.
+GUARD_SECONDS = 20
 
 PROGRAM = """
 import json, sys
