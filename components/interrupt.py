@@ -21,7 +21,25 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is (the export waits for nothing either way)."""
 
 
+# The signal received inside stopping_at_once, if any. Kept apart from the exception it raises:
+# a KeyboardInterrupt raised between two bytecodes of library code (a lock's `with`, a
+# condition's wait) can come out as another exception (`RuntimeError: release unlocked lock`),
+# and the interrupt must still end the process at once rather than be waited on as a failure.
+_received: list[int] = []
+
+
+def interrupt_received() -> bool:
+    """Whether Ctrl-C or SIGTERM reached stopping_at_once: the export then waits for nothing."""
+    return bool(_received)
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt()
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
     raise _Terminated()
 
 
@@ -50,17 +68,20 @@ def stopping_at_once(outcome: str = "nothing was exported") -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _received.clear()
     previous = {signum: signal.signal(signum, handler)
-                for signum, handler in ((signal.SIGINT, signal.default_int_handler),
+                for signum, handler in ((signal.SIGINT, _on_sigint),
                                         (signal.SIGTERM, _on_sigterm))
                 # A signal the process was started ignoring (nohup) stays ignored.
                 if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield
-    except _Terminated:
-        _interrupted("terminated", outcome)
-    except KeyboardInterrupt:
-        _interrupted("interrupted", outcome)
+    except BaseException as failure:
+        if _received or isinstance(failure, KeyboardInterrupt):
+            terminated = (_received[0] == signal.SIGTERM if _received
+                          else isinstance(failure, _Terminated))
+            _interrupted("terminated" if terminated else "interrupted", outcome)
+        raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

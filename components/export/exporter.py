@@ -34,6 +34,7 @@ from components.export.model import (
     ExportOptions,
     ExportResult,
 )
+from components.interrupt import interrupt_received
 from components.redaction import redact_url
 from components.rules import kuma_mesh, signing_keys
 
@@ -546,7 +547,8 @@ def export_zone(
         # Fail fast: queued reads are dropped, waits between retries end now, running reads end
         # within their timeouts; on Ctrl-C nothing is waited for (the caller exits).
         client.cancel()
-        pool.shutdown(wait=not isinstance(failure, KeyboardInterrupt), cancel_futures=True)
+        interrupted = isinstance(failure, KeyboardInterrupt) or interrupt_received()
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
     return ExportResult(
