@@ -18,10 +18,12 @@ from typing import Any
 import urllib3
 import yaml
 
+from components.resources.global_control_plane import KDS_SERVER_SECRET
 from local_federation import kuma
 from local_federation.assets import REPO_ROOT, Assets
 from local_federation.pulumi_cli import Pulumi, clone_project
 from local_federation.stack import SERVER_KEY, kds_tls, stack_config
+from tests.integration.tools import Tools, real_tls_missing_reason
 from tests.tier2.conftest import GLOBAL, POLICIES, ZONE, Running
 
 PROFILE = "federation-with-policies"
@@ -93,12 +95,17 @@ def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
         assets: Assets, running: Running, tmp_path: Path) -> None:
     exported = kumactl_export(assets, running)
     before = control_plane_pods(running)
-    tls = kds_tls(running.federation.control_plane_address(GLOBAL))
-    config = stack_config(str(running.kube.kubeconfig), GLOBAL, {ZONE: ZONE}, tls)
+    address = running.federation.control_plane_address(GLOBAL)
+    config, secrets = kds_tls_config(assets, running, address)
     stack = Pulumi(assets, clone_project(tmp_path / "project"), tmp_path / "backend", tmp_path / "home",
                    "tier2")
-    stack.init(config, secrets={SERVER_KEY: tls.key_pem})
+    stack.init(config, secrets=secrets)
     stack.up()
+    if "mesh-federation:kdsTls" not in config:
+        # The default mode: the global serves KDS with the certificate the program made with
+        # pulumi-tls, which the zone (online below, never told to skip verification) verified.
+        generated = running.kube.get_json(GLOBAL, "secret", KDS_SERVER_SECRET, "-n", kuma.SYSTEM_NAMESPACE)
+        assert {"tls.crt", "tls.key", "ca.crt"} <= set(generated["data"]), generated["metadata"]
 
     # The program's own check step passed against the real global and zone APIs.
     check = stack.outputs()["zones"][ZONE]["check"]
@@ -126,7 +133,22 @@ def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
     values = json.loads(running.kube.helm(ZONE, "get", "values", kuma.RELEASE, "-n", kuma.SYSTEM_NAMESPACE,
                                           "-o", "json").stdout)
     assert values["controlPlane"]["kdsGlobalAddress"].startswith("grpcs://")
+    assert '"skipVerify": true' not in json.dumps(values), values
     assert values["controlPlane"]["resources"]["requests"]["cpu"] == kuma.USER_VALUE[1]
+
+
+def kds_tls_config(assets: Assets, running: Running, address: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The default `kdsTls.mode: generated` (what a user gets without setting anything) where the
+    real pulumi-tls plugin is installed, with global.kdsAddress the address zones dial; else
+    `provided`, with a certificate for that address (the TLS provider has no stand-in)."""
+    if real_tls_missing_reason(Tools(assets.cache)) is None:
+        config = stack_config(str(running.kube.kubeconfig), GLOBAL, {ZONE: ZONE}, kds_tls(address))
+        del config["mesh-federation:kdsTls"]
+        config["mesh-federation:global"] = {"kubeContext": GLOBAL, "kdsAddress": address}
+        return config, {}
+    tls = kds_tls(address)
+    return (stack_config(str(running.kube.kubeconfig), GLOBAL, {ZONE: ZONE}, tls),
+            {SERVER_KEY: tls.key_pem})
 
 
 def assert_copied_after_the_global_release(running: Running,
