@@ -64,6 +64,10 @@ class Federation:
         its zone-sync LoadBalancer gets."""
         return self.kubelets[cluster].pod_address(kuma.SYSTEM_NAMESPACE, kuma.CONTROL_PLANE)
 
+    def kill_control_plane(self, cluster: str) -> int:
+        """SIGKILL the cluster's kuma-cp (a crash); its kubelet starts it again. Returns its pid."""
+        return self.kubelets[cluster].kill(kuma.SYSTEM_NAMESPACE, kuma.CONTROL_PLANE)
+
     def standalone_zone(self, context: str, policies: int) -> tuple[str, str]:
         """The zone as Kuma's quickstart leaves it (the chart installed standalone, a demo mesh
         with mTLS and its CA, `policies` policies, the demo workloads); returns its API URL and

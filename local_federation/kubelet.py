@@ -35,13 +35,13 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from local_federation.kube import ApiServer, KubeRest, http_ok, start_process, terminate, write_kubeconfig
-from local_federation.loop import Loop
+from local_federation.kube import ApiServer, http_ok, start_process, terminate, write_kubeconfig
+from local_federation.loop import Controller, Loop
 from local_federation.netns import Forwarder, Node, Pod
 from local_federation.podless import now, template_hash
 
@@ -84,7 +84,7 @@ class Running:
 
 
 @dataclass
-class KumaKubelet:
+class KumaKubelet(Controller):
     """kuma-cp for every control plane Deployment of one cluster (module doc)."""
 
     server: ApiServer
@@ -101,14 +101,13 @@ class KumaKubelet:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: Loop | None = None
 
-    def start(self) -> None:
-        self._api = KubeRest(self.server)
-        self._loop = Loop(f"kubelet-{self.server.name}", (self._sync,), self.interval, self.errors)
-        self._loop.start()
+    loop_name: ClassVar[str] = "kubelet"
 
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.stop(timeout=30)
+    def steps(self) -> Sequence[Callable[[], None]]:
+        return (self._sync,)
+
+    def stop(self, timeout: float = 30) -> None:
+        super().stop(timeout)
         with self._lock:
             for running in list(self.running.values()):
                 self._kill(running)
@@ -124,6 +123,14 @@ class KumaKubelet:
         with self._lock:
             running = self.running.get(self._key(deployment))
             return running is not None and running.hashed == hashed and running.ready
+
+    def kill(self, namespace: str, name: str) -> int:
+        """SIGKILL the Deployment's kuma-cp, as a crashed container: the next sync starts it
+        again. Returns the pid killed."""
+        with self._lock:
+            running = self.running[f"{namespace}/{name}"]
+        running.process.kill()
+        return running.process.pid
 
     def api_url(self, namespace: str, name: str) -> str:
         """The control plane's HTTP API (5681) on the machine's 127.0.0.1 (answers while the
@@ -171,14 +178,15 @@ class KumaKubelet:
                 started = self._start(deployment)
                 with self._lock:
                     self.running[key] = started
-            elif not running_now.ready:
-                self._probe(running_now, deployment)
             elif running_now.process.poll() is not None:
-                self.errors.append(f"kuma-cp {key} exited with {running_now.process.returncode}: "
-                                   f"see {running_now.home / 'kuma-cp.log'}")
+                # A container that exits is started again (restartPolicy Always), ready or not.
+                log = (running_now.home / "kuma-cp.log").read_text(errors="replace")[-3000:]
+                self.errors.append(f"kuma-cp {key} exited with {running_now.process.returncode}:\n{log}")
                 with self._lock:
                     del self.running[key]
                 self._kill(running_now)
+            elif not running_now.ready:
+                self._probe(running_now, deployment)
 
     # -- one pod ---------------------------------------------------------------------------------
 
@@ -206,9 +214,6 @@ class KumaKubelet:
         return Running(f"{namespace}/{name}", hashed, pod, process, pod_name, home, api, diagnostics)
 
     def _probe(self, running: Running, deployment: Mapping[str, Any]) -> None:
-        if running.process.poll() is not None:
-            raise RuntimeError(f"kuma-cp {running.deployment} exited with {running.process.returncode}:\n"
-                               + (running.home / "kuma-cp.log").read_text(errors="replace")[-3000:])
         container = next(c for c in deployment["spec"]["template"]["spec"]["containers"]
                          if c["name"] == CONTROL_PLANE_CONTAINER)
         path = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path", "/ready")

@@ -26,37 +26,26 @@ GLOBAL_CONTEXT, ZONE_CONTEXT, ZONE_NAME = "mesh-global", "mesh-zone", "zone-1"
 DEMO_POLICIES = 9
 
 
+class _Under:
+    """A path under the layout's root, read as an attribute (`layout.kubeconfig`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, layout: Layout, owner: type | None = None) -> Path:
+        return layout.root / self.name
+
+
 @dataclass(frozen=True)
 class Layout:
     root: Path = REPO_ROOT / ".local"
-
-    @property
-    def kubeconfig(self) -> Path:
-        return self.root / "kubeconfig"
-
-    @property
-    def endpoints(self) -> Path:
-        return self.root / "endpoints.json"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.root / "daemon.pid"
-
-    @property
-    def ready(self) -> Path:
-        return self.root / "ready"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def run(self) -> Path:
-        return self.root / "run"
-
-    @property
-    def kds(self) -> Path:
-        return self.root / "kds-tls.json"
+    kubeconfig = _Under("kubeconfig")
+    endpoints = _Under("endpoints.json")
+    pid_file = _Under("daemon.pid")
+    ready = _Under("ready")
+    logs = _Under("logs")
+    run = _Under("run")  # the clusters' data, removed when the daemon stops
+    kds = _Under("kds-tls.json")
 
     def daemon_pid(self) -> int | None:
         """The running daemon's pid, or None (no file, or its process is gone)."""

@@ -1,12 +1,16 @@
 """The control loop every podless part runs on: a daemon thread calling its steps every
 `interval` until `stop()`. A step's exception is kept in `errors` (the caller reads them, a test
-asserts there are none) and the loop lives on, as a controller's would."""
+asserts there are none) and the loop lives on, as a controller's would. `Controller`: the start
+and stop every part has around it."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from local_federation.kube import ApiServer, KubeRest
 
 
 @dataclass
@@ -35,3 +39,27 @@ class Loop:
                 except Exception as exc:  # the loop must live on; the caller reads `errors`
                     self.errors.append(f"{self.name} {step.__name__}: {exc!r}"[:3000])
             self._stop.wait(self.interval)
+
+
+class Controller:
+    """What the podless parts share (the deployment controllers, the kubelet, the workload pods):
+    a REST client on one API server and a Loop running `steps()` on it. Subclasses are
+    dataclasses with `server`, `interval`, `errors` and `_loop` fields."""
+
+    server: ApiServer
+    interval: float
+    errors: list[str]
+    _loop: Loop | None
+    loop_name: ClassVar[str]
+
+    def steps(self) -> Sequence[Callable[[], None]]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._api = KubeRest(self.server)
+        self._loop = Loop(f"{self.loop_name}-{self.server.name}", self.steps(), self.interval, self.errors)
+        self._loop.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        if self._loop is not None:
+            self._loop.stop(timeout=timeout)

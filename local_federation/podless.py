@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from local_federation.kube import ApiServer, KubeRest
-from local_federation.loop import Loop
+from local_federation.loop import Controller, Loop
 
 # The namespaced kinds whose foreground deletes PodlessControllers completes.
 GARBAGE_COLLECTED = (("/api/v1", "secrets"), ("/api/v1", "configmaps"), ("/api/v1", "services"),
@@ -77,7 +77,7 @@ def register_node(server: ApiServer, address: str) -> None:
 
 
 @dataclass
-class PodlessControllers:
+class PodlessControllers(Controller):
     """The controllers Helm, kubectl and the program wait on, played without pods (module doc)."""
 
     server: ApiServer
@@ -88,16 +88,11 @@ class PodlessControllers:
     errors: list[str] = field(default_factory=list)
     _loop: Loop | None = None
 
-    def start(self) -> None:
-        self._api = KubeRest(self.server)
-        self._loop = Loop(f"podless-{self.server.name}", (
-            self._deployments, self._jobs, self._endpoints, self._load_balancers, self._webhooks,
-            self._garbage_collector), self.interval, self.errors)
-        self._loop.start()
+    loop_name: ClassVar[str] = "podless"
 
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.stop()
+    def steps(self) -> Sequence[Callable[[], None]]:
+        return (self._deployments, self._jobs, self._endpoints, self._load_balancers, self._webhooks,
+                self._garbage_collector)
 
     # -- the deployment controller ------------------------------------------------------------
 

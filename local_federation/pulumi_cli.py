@@ -89,15 +89,17 @@ class Pulumi:
         })
         return env
 
-    def run(self, *args: str, check: bool = True, timeout: float = 900,
-            shown: str | None = None) -> subprocess.CompletedProcess[str]:
+    def argv(self, *args: str) -> list[str]:
         # Every command names its stack: a second clone has none selected.
         argv = list(args)
         if args[:2] != ("stack", "init"):
             argv[argv.index("--") if "--" in argv else len(argv):0] = ["--stack", self.stack]
-        result = subprocess.run([self.tools.path("pulumi"), "--non-interactive", *argv],
-                                cwd=self.project, env=self.env(), text=True, capture_output=True,
-                                timeout=timeout)
+        return [self.tools.path("pulumi"), "--non-interactive", *argv]
+
+    def run(self, *args: str, check: bool = True, timeout: float = 900,
+            shown: str | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(self.argv(*args), cwd=self.project, env=self.env(), text=True,
+                                capture_output=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"pulumi {shown or ' '.join(args)} failed ({result.returncode}):\n"
                                  f"{result.stdout[-6000:]}\n{result.stderr[-4000:]}")
@@ -133,6 +135,14 @@ class Pulumi:
 
     def up(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("up", "--yes", "--skip-preview", *extra, check=check)
+
+    def start_up(self, output: Path) -> subprocess.Popen[bytes]:
+        """`pulumi up` in the background, its output to `output`, in a process group of its own as
+        a terminal's foreground job is: a Ctrl-C there reaches the whole group (`os.killpg`)."""
+        with output.open("wb") as sink:
+            return subprocess.Popen(self.argv("up", "--yes", "--skip-preview"), cwd=self.project,
+                                    env=self.env(), stdout=sink, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
 
     def destroy(self) -> subprocess.CompletedProcess[str]:
         return self.run("destroy", "--yes", "--skip-preview")

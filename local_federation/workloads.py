@@ -8,13 +8,13 @@ no Envoy, no data plane traffic.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from local_federation.kube import ApiServer, KubeRest
+from local_federation.kube import ApiServer
 from local_federation.kubelet import is_control_plane
-from local_federation.loop import Loop
+from local_federation.loop import Controller, Loop
 from local_federation.podless import now, template_hash
 
 
@@ -39,7 +39,7 @@ def running_status(pod: Mapping[str, Any], address: str, host: str) -> dict[str,
 
 
 @dataclass
-class WorkloadPods:
+class WorkloadPods(Controller):
     """Pod objects, Running and Ready, for every Deployment that is not a control plane."""
 
     server: ApiServer
@@ -50,14 +50,10 @@ class WorkloadPods:
     addresses: dict[str, str] = field(default_factory=dict)
     _loop: Loop | None = None
 
-    def start(self) -> None:
-        self._api = KubeRest(self.server)
-        self._loop = Loop(f"pods-{self.server.name}", (self._sync,), self.interval, self.errors)
-        self._loop.start()
+    loop_name: ClassVar[str] = "pods"
 
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.stop()
+    def steps(self) -> Sequence[Callable[[], None]]:
+        return (self._sync,)
 
     def _sync(self) -> None:
         pods = {(p["metadata"]["namespace"], p["metadata"]["name"]): p

@@ -1,4 +1,6 @@
-"""Where the upstream reference data lives: ../shared/upstream beside the checkout.
+"""Where the upstream reference data lives: ../shared/upstream beside the checkout (or an
+ancestor of it, or `$MESH_FEDERATION_UPSTREAM`: local_federation.assets finds it, one lookup for
+the tests, tier 2 and tools/local).
 
 It is read, never copied into the project; tests that need it skip, saying why, when a clone
 has no shared/ folder beside it.
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-UPSTREAM = Path(__file__).resolve().parents[1].parent / "shared" / "upstream" / "kuma-v2.14.3"
+from local_federation.assets import UPSTREAM
 
 
 def upstream_path(relative: str) -> Path:

@@ -18,12 +18,11 @@ from typing import Any
 import yaml
 
 from local_federation import kuma as steps
-from local_federation.assets import KUMA_CHART
+from local_federation.assets import KUMA_CHART, REPO_ROOT
 from local_federation.kube import Kube
 from local_federation.kuma import POLICY_KINDS, RELEASE, SYSTEM_NAMESPACE, USER_VALUE, secret
 from tests.export.fake_zone import FakeZone, Obj, load_types
 from tests.integration.clusters import Clusters
-from tests.integration.tools import REPO_ROOT
 
 __all__ = ["KUMA_CHART", "POLICY_KINDS", "RELEASE", "SYSTEM_NAMESPACE", "USER_VALUE"]
 

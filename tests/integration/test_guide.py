@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -29,6 +28,7 @@ import trustme
 import yaml
 
 from components.rules.signing_keys import travels_with_signing_keys
+from local_federation.assets import REPO_ROOT
 from tests.export.fake_zone import FakeZone
 from tests.integration.clusters import Clusters
 from tests.integration.generated_tls import (
@@ -36,6 +36,7 @@ from tests.integration.generated_tls import (
     assert_zones_verify_the_global,
     secret_files,
 )
+from tests.integration.preview import assert_the_switch_is_shown
 from tests.integration.pulumi_cli import Pulumi, clone_project
 from tests.integration.quickstart import (
     KUMA_CHART,
@@ -49,7 +50,7 @@ from tests.integration.quickstart import (
     stored_objects,
     without_server_fields,
 )
-from tests.integration.tools import REPO_ROOT, Tools
+from tests.integration.tools import Tools
 
 POLICIES = 300
 KDS_ADDRESS = "127.0.0.1:5685"
@@ -231,34 +232,6 @@ def test_the_guide_for_real_preview_up_no_drift_way_back_destroy(
     stack.destroy()
     assert helm_history(clusters, "zone-1")[-1]["revision"] == revision
     assert all(on_global(clusters, d) is not None for d in expected)
-
-
-def resource_block(preview: str, name: str) -> str:
-    """The lines `pulumi preview --diff` prints for the resource named `name`: its `[urn=...::name]`
-    line and the lines indented as deep or deeper under it, up to the next resource's header or
-    the stack's `--outputs:--` (both indented less)."""
-    lines = preview.splitlines()
-    for index, line in enumerate(lines):
-        if line.strip().startswith("[urn=") and line.strip().endswith(f"::{name}]"):
-            depth = len(line) - len(line.lstrip())
-            end = next((i for i in range(index + 1, len(lines))
-                        if lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) < depth), len(lines))
-            return "\n".join(lines[index:end])
-    raise AssertionError(f"{name} is not in the preview")
-
-
-def assert_the_switch_is_shown(preview: subprocess.CompletedProcess[str], zone: str, kds_url: str, *,
-                               secrets: list[str]) -> None:
-    """Issue 22: the preview shows what the zone's switch sets (mode, zone name, global address)
-    under the switch, not only `stdin: [secret]`, and the line saying what the zone runs now
-    beside it (an info diagnostic: the CLI writes those to stderr); and no secret value."""
-    switch = resource_block(preview.stdout, f"zone-{zone}-upgrade")
-    for key, value in (("mode", "zone"), ("zone", zone), ("kdsGlobalAddress", kds_url)):
-        assert re.search(rf'^\s*{key}\s*: "{re.escape(value)}"$', switch, re.MULTILINE), (key, switch)
-    said = preview.stdout + preview.stderr
-    assert f"{zone}: standalone -> zone, zone none -> {zone}, kdsGlobalAddress none -> {kds_url}" in said
-    for secret in secrets:
-        assert secret not in said, f"a secret in the preview: {secret[:12]}..."
 
 
 def assert_created_in_kumactls_order(clusters: Clusters,

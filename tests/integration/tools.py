@@ -21,7 +21,6 @@ from pathlib import Path
 
 from local_federation.assets import KUBE_TOOLS, PULUMI_TOOLS, Assets, default_cache
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # The line every stand-in carries (tools/standins/install); a real plugin is a binary without it.
 STANDIN_MARKER = b"TEST TOOLING (tools/standins/install)"
 REAL, STANDIN, ABSENT = "real", "stand-in", "absent"

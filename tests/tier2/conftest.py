@@ -18,6 +18,7 @@ import pytest
 from local_federation.assets import Assets, cached_assets, federation_missing_reason
 from local_federation.federation import Federation
 from local_federation.kube import Kube
+from local_federation.pulumi_cli import Pulumi
 
 GLOBAL, ZONE = "global", "zone-1"
 POLICIES = 60
@@ -60,6 +61,8 @@ class Running:
     workdir: Path
     zone_api: str
     zone_token: str
+    # The stack scenario (b) federated with; the later scenarios of the module read it.
+    stack: Pulumi | None = None
 
     def pids(self) -> list[int]:
         """Every process the federation started (servers, kuma-cp, namespace holders)."""

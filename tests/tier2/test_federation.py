@@ -1,12 +1,16 @@
 """The guide against the real Kuma control plane (tier 2), one federation for the module, in
-order: the export equals kumactl's; `pulumi up` federates the zone over real KDS through real
-webhooks; a policy made on the global reaches the zone; nothing is left running afterwards.
+order: the export equals kumactl's; the preview shows every copy and the switch, and `pulumi up`
+federates the zone over real KDS through real webhooks; a policy made on the global reaches the
+zone; a second clone sees no changes; the GUI lists the zone online; the way back; nothing is
+left running afterwards.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,38 +19,30 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import urllib3
+import pytest
 import yaml
 
 from components.resources.global_control_plane import KDS_SERVER_SECRET
 from local_federation import kuma
 from local_federation.assets import REPO_ROOT, Assets
 from local_federation.pulumi_cli import Pulumi, clone_project
-from local_federation.stack import SERVER_KEY, kds_tls, stack_config
-from tests.integration.tools import Tools, real_tls_missing_reason
+from tests.integration.preview import assert_the_switch_is_shown
 from tests.tier2.conftest import GLOBAL, POLICIES, ZONE, Running
+from tests.tier2.steps import (
+    PROFILE,
+    KumaApi,
+    control_plane_pods,
+    documents,
+    global_api,
+    kds_connected_for,
+    kds_tls_config,
+    kumactl_export,
+    on_cluster,
+    secret_values,
+)
 
-PROFILE = "federation-with-policies"
-
-
-def documents(text: str) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(text) if d]
-
-
-def kumactl_export(assets: Assets, running: Running) -> list[dict[str, Any]]:
-    """`kumactl export --profile=federation-with-policies --format=kubernetes` on the zone; its
-    first line, the `# Product: ...` banner, is a comment YAML drops."""
-    config = running.workdir / "kumactl.config"
-    kumactl = [assets.path("kumactl"), "--config-file", str(config)]
-    subprocess.run([*kumactl, "config", "control-planes", "add", "--name", ZONE, "--address",
-                    running.zone_api, "--auth-type", "tokens", "--auth-conf",
-                    f"token={running.zone_token}", "--overwrite"],
-                   check=True, capture_output=True, text=True, timeout=60)
-    result = subprocess.run([*kumactl, "export", f"--profile={PROFILE}", "--format=kubernetes"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("# Product:"), result.stdout[:200]
-    return documents(result.stdout)
+# Kept after the run (gitignored): the GUI's zone list as Chromium rendered it.
+GUI_ARTIFACTS = REPO_ROOT / "test-artifacts" / "tier2"
 
 
 def project_export(running: Running, *source: str) -> list[dict[str, Any]]:
@@ -62,6 +58,7 @@ def project_export(running: Running, *source: str) -> list[dict[str, Any]]:
 def test_a_the_export_equals_kumactls_through_the_zone_api_and_the_kubernetes_api(
         assets: Assets, running: Running) -> None:
     expected = kumactl_export(assets, running)
+    (running.workdir / "export-before.yaml").write_text(yaml.safe_dump_all(expected))
     kinds = {d["kind"] for d in expected}
     assert {"Mesh", "Secret", *kuma.POLICY_KINDS} <= kinds, kinds
     # Ours, beside the default policies kuma-cp makes for the default mesh.
@@ -74,23 +71,6 @@ def test_a_the_export_equals_kumactls_through_the_zone_api_and_the_kubernetes_ap
     assert via_kube == expected
 
 
-class KumaApi:
-    """GETs on a control plane's HTTP API with its admin token."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url, token
-        self.http = urllib3.PoolManager(timeout=10.0, retries=False)
-
-    def get(self, path: str) -> Any:
-        answer = self.http.request("GET", self.url + path, headers={"Authorization": f"Bearer {self.token}"})
-        assert answer.status == 200, (path, answer.status, answer.data[:500])
-        return json.loads(answer.data)
-
-
-def global_api(running: Running) -> KumaApi:
-    return KumaApi(running.federation.control_plane_api(GLOBAL), kuma.admin_token(running.kube, GLOBAL))
-
-
 def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
         assets: Assets, running: Running, tmp_path: Path) -> None:
     exported = kumactl_export(assets, running)
@@ -100,7 +80,18 @@ def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
     stack = Pulumi(assets, clone_project(tmp_path / "project"), tmp_path / "backend", tmp_path / "home",
                    "tier2")
     stack.init(config, secrets=secrets)
+
+    # The preview: every copy, and the zone's switch beside what the real zone's /config says it
+    # runs with now; no secret of the zone's (its admin token, its Secrets' data) in any shape.
+    preview = stack.preview()
+    for document in exported:
+        assert document["metadata"]["name"] in preview.stdout, document["metadata"]["name"]
+    zone_now = KumaApi(running.zone_api, running.zone_token).get("/config")["multizone"]["zone"]["name"]
+    assert_the_switch_is_shown(preview, ZONE, f"grpcs://{address}:5685", zone_now=zone_now or "none",
+                               secrets=[running.zone_token, *secret_values(exported), *secrets.values()])
+
     stack.up()
+    running.stack = stack
     if "mesh-federation:kdsTls" not in config:
         # The default mode: the global serves KDS with the certificate the program made with
         # pulumi-tls, which the zone (online below, never told to skip verification) verified.
@@ -118,10 +109,8 @@ def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
     # webhooks) was deployed.
     created: list[tuple[Mapping[str, Any], int]] = []
     for document in exported:
-        meta = document["metadata"]
-        kind = "secret" if document["kind"] == "Secret" else f"{document['kind'].lower()}.kuma.io"
-        args = [kind, meta["name"], *(["-n", meta["namespace"]] if meta.get("namespace") else [])]
-        live = running.kube.get_json(GLOBAL, *args)
+        live = on_cluster(running, GLOBAL, document)
+        assert live is not None, f"{document['kind']} {document['metadata']['name']} not on the global"
         created.append((document, int(live["metadata"]["resourceVersion"])))
     assert_copied_after_the_global_release(running, created)
     # The zone's data plane proxies (made by its kuma-cp from the demo pods) synced to the global.
@@ -137,20 +126,6 @@ def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
     assert values["controlPlane"]["resources"]["requests"]["cpu"] == kuma.USER_VALUE[1]
 
 
-def kds_tls_config(assets: Assets, running: Running, address: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """The default `kdsTls.mode: generated` (what a user gets without setting anything) where the
-    real pulumi-tls plugin is installed, with global.kdsAddress the address zones dial; else
-    `provided`, with a certificate for that address (the TLS provider has no stand-in)."""
-    if real_tls_missing_reason(Tools(assets.cache)) is None:
-        config = stack_config(str(running.kube.kubeconfig), GLOBAL, {ZONE: ZONE}, kds_tls(address))
-        del config["mesh-federation:kdsTls"]
-        config["mesh-federation:global"] = {"kubeContext": GLOBAL, "kdsAddress": address}
-        return config, {}
-    tls = kds_tls(address)
-    return (stack_config(str(running.kube.kubeconfig), GLOBAL, {ZONE: ZONE}, tls),
-            {SERVER_KEY: tls.key_pem})
-
-
 def assert_copied_after_the_global_release(running: Running,
                                            created: list[tuple[Mapping[str, Any], int]]) -> None:
     """A never-updated object's resourceVersion is etcd's revision at its creation. The real kuma-cp
@@ -162,11 +137,6 @@ def assert_copied_after_the_global_release(running: Running,
     deployed = max(int(r["metadata"]["resourceVersion"]) for r in records["items"])
     early = [d["metadata"]["name"] for d, version in created if version < deployed]
     assert not early, f"copied before the global release was deployed: {early}"
-
-
-def control_plane_pods(running: Running) -> list[str]:
-    pods = running.kube.get_json(ZONE, "pods", "-n", kuma.SYSTEM_NAMESPACE, "-l", "app=kuma-control-plane")
-    return sorted(p["metadata"]["name"] for p in pods["items"])
 
 
 def test_c_a_policy_applied_on_the_global_reaches_the_zone_under_a_hashed_name(running: Running) -> None:
@@ -190,7 +160,115 @@ def test_c_a_policy_applied_on_the_global_reaches_the_zone_under_a_hashed_name(r
     assert copy["labels"]["kuma.io/origin"] == "global"
 
 
-def test_d_teardown_leaves_no_process_behind(running: Running) -> None:
+def federated_stack(running: Running) -> Pulumi:
+    assert running.stack is not None, "scenario (b) federates the zone first"
+    return running.stack
+
+
+def test_d_a_second_clone_sees_no_changes_with_synced_copies_on_both_sides(
+        assets: Assets, running: Running, tmp_path: Path) -> None:
+    stack = federated_stack(running)
+    # Synced copies on both sides, as kuma-cp names them: the zone's proxies on the global, the
+    # global's policy (scenario c) on the zone, each under a hashed name with its display name.
+    proxies = [d for d in running.kube.get_json(GLOBAL, "dataplanes.kuma.io", "-A")["items"]
+               if (d["metadata"].get("labels") or {}).get("kuma.io/zone") == ZONE]
+    assert proxies and all(synced_copy(d) for d in proxies), proxies
+    from_global = [p for p in running.kube.get_json(ZONE, "meshcircuitbreakers.kuma.io", "-A")["items"]
+                   if (p["metadata"].get("labels") or {}).get("kuma.io/origin") == "global"]
+    assert from_global and all(synced_copy(p) for p in from_global), from_global
+
+    other = Pulumi(assets, clone_project(tmp_path / "elsewhere" / "clone-2"), stack.backend, stack.home,
+                   stack.stack)
+    stack_file = f"Pulumi.{stack.stack}.yaml"
+    (other.project / stack_file).write_text((stack.project / stack_file).read_text())
+    other.preview("--expect-no-changes")
+    # Again after the zone has synced for a while (its KDS connection a minute old, the
+    # global's own insights and the zone's resyncs written meanwhile).
+    connected = kds_connected_for(running)
+    time.sleep(max(0.0, 60 - connected))
+    other.up("--expect-no-changes")
+
+
+def synced_copy(item: Mapping[str, Any]) -> bool:
+    """kuma-cp's name for a synced object: hashed, its own name in `kuma.io/display-name`."""
+    meta = item["metadata"]
+    shown = (meta.get("annotations") or {}).get("kuma.io/display-name")
+    return bool(shown) and meta["name"] != shown and meta["name"].startswith(shown)
+
+
+def test_e_the_guide_s_gui_step_lists_the_zone_online(running: Running) -> None:
+    """The guide's last check by eye, automated: the global's GUI (served by kuma-cp at /gui, the
+    zone control plane list) in headless Chromium shows zone-1 online. The screenshot is kept
+    (GUI_ARTIFACTS)."""
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium not found: apt-get install chromium (Debian's package)")
+    GUI_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    url = f"{running.federation.control_plane_api(GLOBAL)}/gui/zones"
+    # Root runs Chromium only without its sandbox; the page needs a few seconds of its own clock
+    # to fetch the zones from the API and render them.
+    common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
+              "--virtual-time-budget=20000", f"--user-data-dir={GUI_ARTIFACTS / 'profile'}"]
+    dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=180)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    page = dom.stdout
+    (GUI_ARTIFACTS / "zones.html").write_text(page)
+    screenshot = GUI_ARTIFACTS / "zones.png"
+    shot = subprocess.run([*common, f"--screenshot={screenshot}", url], capture_output=True, text=True,
+                          timeout=180)
+    assert shot.returncode == 0 and screenshot.stat().st_size > 0, shot.stderr[-2000:]
+    row = zone_row(page, ZONE)
+    assert re.search(r"\bonline\b", row, re.IGNORECASE), row
+
+
+def zone_row(page: str, zone: str) -> str:
+    """The text of the zone list's table row that names `zone` (tags stripped)."""
+    for row in re.findall(r"<tr\b.*?</tr>", page, re.DOTALL):
+        text = _text(row)
+        if re.search(rf"\b{re.escape(zone)}\b", text):
+            return text
+    raise AssertionError(f"no row for {zone} in the GUI's zone list: {_text(page)[:1500]}")
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_f_the_way_back_returns_the_zone_to_standalone_with_its_objects(
+        assets: Assets, running: Running) -> None:
+    stack = federated_stack(running)
+    own = kumactl_export_documents_before(running)
+    before = control_plane_pods(running)
+    current = yaml.safe_load((stack.project / f"Pulumi.{stack.stack}.yaml").read_text())
+    zones = current["config"]["mesh-federation:zones"]
+    zones[0]["federated"] = False
+    stack.write_config({"mesh-federation:zones": zones})
+    stack.up()
+
+    values = json.loads(running.kube.helm(ZONE, "get", "values", kuma.RELEASE, "-n", kuma.SYSTEM_NAMESPACE,
+                                          "-o", "json").stdout)
+    assert (values["controlPlane"]["mode"], values["controlPlane"]["kdsGlobalAddress"]) == ("zone", "")
+    assert values["controlPlane"]["resources"]["requests"]["cpu"] == kuma.USER_VALUE[1]
+    after = control_plane_pods(running)
+    assert len(after) == 1 and after != before, (before, after)
+    # The restarted zone serves its API as a standalone control plane, its own objects intact.
+    zone = KumaApi(running.zone_api, kuma.admin_token(running.kube, ZONE))
+    assert not zone.get("/config")["multizone"]["zone"].get("globalAddress"), "still federated"
+    for document in own:
+        assert on_cluster(running, ZONE, document) is not None, document["metadata"]["name"]
+    names = {p["name"] for p in zone.get("/meshes/default/meshtimeouts")["items"]}
+    assert {p["metadata"]["name"] for p in kuma.policies(POLICIES) if p["kind"] == "MeshTimeout"} <= names
+    # The copies stay on the global (README, "The way back").
+    for document in own:
+        assert on_cluster(running, GLOBAL, document) is not None, document["metadata"]["name"]
+
+
+def kumactl_export_documents_before(running: Running) -> list[dict[str, Any]]:
+    """The zone's own objects as scenario (a) exported them (kept in the workdir)."""
+    return documents((running.workdir / "export-before.yaml").read_text())
+
+
+def test_z_teardown_leaves_no_process_behind(running: Running) -> None:
     pids = running.pids()
     assert len(pids) >= 6, pids  # etcd, two API servers, the node, kuma-cp and its pod for each cluster
     running.federation.stop()
