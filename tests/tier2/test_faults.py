@@ -28,6 +28,7 @@ from tests.tier2.conftest import GLOBAL, ZONE, Running
 from tests.tier2.steps import global_api, kds_tls_config, kumactl_export, on_cluster
 
 CONTROL_PLANE = f"{kuma.SYSTEM_NAMESPACE}/{kuma.CONTROL_PLANE}"
+POLICIES = 120  # this module's zone (tests/tier2/conftest.py `running`)
 
 
 def gated_helm(directory: Path, real_helm: str, gate: Path) -> Path:
