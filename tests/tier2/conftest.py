@@ -9,6 +9,7 @@ minute, so the scenarios of a module share it and run in file order.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,21 @@ def not_run_reason(assets: Assets) -> str | None:
     return f"tier 2 NOT RUN: {reason}" if reason else None
 
 
+def gui_missing_reason() -> str | None:
+    """Why the GUI scenario cannot run here (it skips), or None."""
+    if shutil.which("chromium") is None:
+        return "chromium not found (Debian's package: apt-get install chromium)"
+    return None
+
+
 def tier2_line(assets: Assets) -> str:
     """CI's last line about tier 2 (.ci/run)."""
-    return not_run_reason(assets) or f"tier 2 ran (kuma-cp {assets.path('kuma-cp')})"
+    reason = not_run_reason(assets)
+    if reason:
+        return reason
+    gui = gui_missing_reason()
+    return (f"tier 2 ran (kuma-cp {assets.path('kuma-cp')})"
+            + (f"; its GUI scenario NOT RUN: {gui}" if gui else ""))
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ from local_federation import kuma
 from local_federation.assets import REPO_ROOT, Assets
 from local_federation.pulumi_cli import Pulumi, clone_project
 from tests.integration.preview import assert_the_switch_is_shown
-from tests.tier2.conftest import GLOBAL, POLICIES, ZONE, Running
+from tests.tier2.conftest import GLOBAL, POLICIES, ZONE, Running, gui_missing_reason
 from tests.tier2.steps import (
     PROFILE,
     KumaApi,
@@ -200,9 +200,10 @@ def test_e_the_guide_s_gui_step_lists_the_zone_online(running: Running) -> None:
     """The guide's last check by eye, automated: the global's GUI (served by kuma-cp at /gui, the
     zone control plane list) in headless Chromium shows zone-1 online. The screenshot is kept
     (GUI_ARTIFACTS)."""
-    browser = shutil.which("chromium")
-    if browser is None:
-        pytest.skip("chromium not found: apt-get install chromium (Debian's package)")
+    missing = gui_missing_reason()
+    if missing:
+        pytest.skip(missing)
+    browser = str(shutil.which("chromium"))
     GUI_ARTIFACTS.mkdir(parents=True, exist_ok=True)
     url = f"{running.federation.control_plane_api(GLOBAL)}/gui/zones"
     # Root runs Chromium only without its sandbox; the page needs a few seconds of its own clock
