@@ -250,6 +250,29 @@ def test_scaling_a_workload_between_two_runs_changes_no_registered_input():
     assert run({"default": 3}) == run({"default": 0, "payments": 12})
 
 
+def test_an_object_whose_labels_the_export_emptied_registers_as_one_without_labels():
+    """Seen with the real kuma-cp: a zone adds `kuma.io/origin: zone` to its own objects once it
+    runs in zone mode; the export drops that key and kumactl writes `labels: {}` where the same
+    object had no labels before the switch. Both are one object to Kubernetes: the copy's inputs
+    must not change between the run that federates and the next."""
+    cfg = factories.config()
+
+    def run(emptied: bool) -> list[tuple[str, str, str]]:
+        documents = factories.standard_documents()
+        for document in documents:
+            meta = document["metadata"]
+            if emptied:
+                meta["labels"], meta["annotations"] = {}, {}
+            else:
+                meta.pop("labels", None)
+                meta.pop("annotations", None)
+        monitor = run_program(program(cfg, {z.name: documents for z in cfg.zones}), preview=False)
+        return sorted((r.type, r.name, json.dumps(r.inputs, sort_keys=True))
+                      for r in monitor.registrations if r.parent.endswith("exported"))
+
+    assert run(emptied=True) == run(emptied=False)
+
+
 @pytest.mark.parametrize("zone_api", [
     {"apiUrl": "http://127.0.0.1:5681", "apiToken": "zone-admin-token"},
     {},

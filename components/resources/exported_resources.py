@@ -73,15 +73,20 @@ def _is_mesh_secret(document: Mapping[str, Any]) -> bool:
 def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Metadata to send to the global. kubectl's last-applied record goes too: stale there, and
     for a Secret it holds the whole Secret, data included, which would reach the state and the
-    preview in plaintext beside the data made secret."""
+    preview in plaintext beside the data made secret.
+
+    An empty `labels` or `annotations` map is left out, as Kubernetes stores it: kumactl writes
+    `{}` where it dropped every key (the zone's own `kuma.io/origin`, which a zone's kuma-cp adds
+    to its objects once it runs in zone mode) and no map where there was none, so the same object
+    read before and after its zone federated would otherwise show a change (seen with kuma-cp
+    2.14.3: `+ labels: {}` on the Mesh in the no-changes preview after the switch)."""
     cleaned = {k: v for k, v in metadata.items() if k not in _READ_ONLY_METADATA}
     annotations = cleaned.get("annotations")
     if isinstance(annotations, Mapping) and LAST_APPLIED_ANNOTATION in annotations:
-        kept = {k: v for k, v in annotations.items() if k != LAST_APPLIED_ANNOTATION}
-        if kept:
-            cleaned["annotations"] = kept
-        else:
-            del cleaned["annotations"]
+        cleaned["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED_ANNOTATION}
+    for section in ("labels", "annotations"):
+        if section in cleaned and not cleaned[section]:
+            del cleaned[section]
     return cleaned
 
 

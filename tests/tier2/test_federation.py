@@ -257,8 +257,10 @@ def test_f_the_way_back_returns_the_zone_to_standalone_with_its_objects(
     assert not zone.get("/config")["multizone"]["zone"].get("globalAddress"), "still federated"
     for document in own:
         assert on_cluster(running, ZONE, document) is not None, document["metadata"]["name"]
-    names = {p["name"] for p in zone.get("/meshes/default/meshtimeouts")["items"]}
-    assert {p["metadata"]["name"] for p in kuma.policies(POLICIES) if p["kind"] == "MeshTimeout"} <= names
+    # One page of all (the API pages by 100); names in Kubernetes mode are `<name>.<namespace>`.
+    names = {p["name"] for p in zone.get("/meshes/default/meshtimeouts?size=1000")["items"]}
+    assert {f"{p['metadata']['name']}.{kuma.SYSTEM_NAMESPACE}" for p in kuma.policies(POLICIES)
+            if p["kind"] == "MeshTimeout"} <= names
     # The copies stay on the global (README, "The way back").
     for document in own:
         assert on_cluster(running, GLOBAL, document) is not None, document["metadata"]["name"]
