@@ -197,6 +197,14 @@ class KumaKubelet(Controller):
         hashed = template_hash(template)
         pod_name = f"{name}-{hashed}-podless"
         home = self.workdir / self.server.name / "pods" / pod_name
+        if home.exists():
+            # The same template again: its container restarted after an exit (a crash, a kill).
+            # Its volumes are written anew; the last run's output stays, as `kubectl logs
+            # --previous` shows it.
+            for made in ("root", "volumes"):
+                shutil.rmtree(home / made, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                (home / "kuma-cp.log").replace(home / "kuma-cp.previous.log")
         home.mkdir(parents=True, exist_ok=True)
         address = self.pod_address(namespace, name)
         spec = template["spec"]
