@@ -75,13 +75,11 @@ class Federation:
         assert self.kube is not None, "start() first"
         kuma.install_standalone(self.kube, context)
         token = kuma.admin_token(self.kube, context, timeout=180)
-        applied = [*kuma.demo_mesh(context), *kuma.policies(policies)]
-        kuma.apply(self.kube, context, applied)
+        kuma.apply(self.kube, context, [*kuma.demo_mesh(context), *kuma.policies(policies)])
         kuma.apply(self.kube, context, kuma.demo_workloads())
         # kuma-cp makes the mesh's CA once mTLS is on: an export must see it.
         kuma.wait_for(self.kube, context, "the default mesh's CA", "secret", "default.ca-builtin-cert-ca-1",
                       "-n", kuma.SYSTEM_NAMESPACE)
-        kuma.wait_listed(self.control_plane_api(context), token, applied)
         return self.control_plane_api(context), token
 
     def errors(self) -> list[str]:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import urllib3
 import yaml
 
 from local_federation.assets import KUMA_CHART
@@ -25,9 +24,6 @@ RELEASE = "kuma"
 # A value of the user's own, set at install: the switch to zone mode must keep it.
 USER_VALUE = ("controlPlane.resources.requests.cpu", "123m")
 POLICY_KINDS = ("MeshTimeout", "MeshRetry", "MeshCircuitBreaker")
-# Their paths in Kuma's HTTP API (GET /_resources lists every type's `path`).
-API_PATHS = {"MeshTimeout": "meshtimeouts", "MeshRetry": "meshretries",
-             "MeshCircuitBreaker": "meshcircuitbreakers"}
 CONTROL_PLANE = "kuma-control-plane"
 
 
@@ -123,30 +119,6 @@ def admin_token(kube: Kube, context: str, timeout: float = 120) -> str:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{context}: kuma-cp wrote no admin-user-token in {timeout} s")
         time.sleep(1)
-
-
-def wait_listed(api_url: str, token: str, objects: Iterable[Mapping[str, Any]], timeout: float = 120) -> None:
-    """Until the control plane's API answers for the last object of each policy kind applied.
-
-    kuma-cp's API reads its informers' cache, which follows the API server by a moment: right
-    after a `kubectl apply` of hundreds of policies, an export through the zone API (kumactl's
-    too) can miss the newest (seen with kuma-cp 2.14.3 at 300 policies). Informers deliver a
-    kind's objects in order, so the last of each kind stands for the rest. In Kubernetes mode
-    the API names a namespaced object `<name>.<namespace>`."""
-    last: dict[str, Mapping[str, Any]] = {}
-    for obj in objects:
-        if obj.get("kind") in API_PATHS:
-            last[str(obj["kind"])] = obj
-    http = urllib3.PoolManager(timeout=10.0, retries=False)
-    deadline = time.monotonic() + timeout
-    for kind, obj in last.items():
-        meta = obj["metadata"]
-        mesh = meta["labels"]["kuma.io/mesh"]
-        path = f"/meshes/{mesh}/{API_PATHS[kind]}/{meta['name']}.{meta['namespace']}"
-        while http.request("GET", api_url + path, headers={"Authorization": f"Bearer {token}"}).status != 200:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{api_url}{path}: not listed by the control plane in {timeout} s")
-            time.sleep(0.5)
 
 
 def wait_for(kube: Kube, context: str, what: str, *args: str, timeout: float = 120) -> Any:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +17,7 @@ import urllib3
 import yaml
 
 from local_federation import kuma
-from local_federation.assets import Assets
+from local_federation.assets import REPO_ROOT, Assets
 from local_federation.stack import SERVER_KEY, kds_tls, stack_config
 from tests.integration.tools import Tools, real_tls_missing_reason
 from tests.tier2.conftest import GLOBAL, ZONE, Running
@@ -112,3 +114,18 @@ def on_cluster(running: Running, cluster: str, document: Mapping[str, Any]) -> d
     args = [kind, meta["name"], *(["-n", meta["namespace"]] if meta.get("namespace") else [])]
     found = running.kube.kubectl(cluster, "get", "-o", "json", *args, check=False)
     return dict(json.loads(found.stdout)) if found.returncode == 0 else None
+
+
+def document_key(document: Mapping[str, Any]) -> tuple[str, str, str]:
+    meta = document["metadata"]
+    return (document["kind"], meta.get("namespace") or "", meta["name"])
+
+
+def project_export(running: Running, *source: str) -> list[dict[str, Any]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "components.export", *source, "--quiet", "--profile", PROFILE,
+         "--system-namespace", kuma.SYSTEM_NAMESPACE],
+        cwd=REPO_ROOT, env={"KUMA_API_TOKEN": running.zone_token, "PATH": os.environ["PATH"]},
+        text=True, capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return documents(result.stdout)

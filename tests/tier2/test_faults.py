@@ -27,7 +27,7 @@ from local_federation import kuma
 from local_federation.assets import Assets
 from local_federation.pulumi_cli import Pulumi, clone_project
 from tests.tier2.conftest import GLOBAL, ZONE, Running
-from tests.tier2.steps import global_api, kds_tls_config, kumactl_export, on_cluster
+from tests.tier2.steps import document_key, global_api, kds_tls_config, on_cluster, project_export
 
 CONTROL_PLANE = f"{kuma.SYSTEM_NAMESPACE}/{kuma.CONTROL_PLANE}"
 POLICIES = 120  # this module's zone (tests/tier2/conftest.py `running`)
@@ -51,11 +51,6 @@ def copy_keys(stack: Pulumi) -> Counter[tuple[str, str, str]]:
                 and "kind" in outputs:
             keys[(str(outputs["kind"]), str(meta.get("namespace") or ""), str(meta.get("name")))] += 1
     return keys
-
-
-def document_key(document: Mapping[str, Any]) -> tuple[str, str, str]:
-    meta = document["metadata"]
-    return (document["kind"], meta.get("namespace") or "", meta["name"])
 
 
 def zone_revisions(running: Running) -> int:
@@ -101,7 +96,7 @@ def kill_the_zone_once_switched(running: Running, before: str, killed: list[int]
 
 def test_a_killed_and_interrupted_then_up_converges_with_nothing_lost(
         assets: Assets, running: Running, tmp_path: Path) -> None:
-    exported = kumactl_export(assets, running)
+    exported = project_export(running, "--api-url", running.zone_api)
     config, secrets = kds_tls_config(assets, running, running.federation.control_plane_address(GLOBAL))
     stack = Pulumi(assets, clone_project(tmp_path / "project"), tmp_path / "backend", tmp_path / "home",
                    "faults")
