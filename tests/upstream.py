@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from local_federation.assets import UPSTREAM
+from local_federation.assets import UPSTREAM as UPSTREAM  # re-exported: the tests read it from here
 
 
 def upstream_path(relative: str) -> Path:
