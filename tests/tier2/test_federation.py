@@ -188,10 +188,10 @@ def test_d_a_second_clone_sees_no_changes_with_synced_copies_on_both_sides(
     stack_file = f"Pulumi.{stack.stack}.yaml"
     (other.project / stack_file).write_text((stack.project / stack_file).read_text())
     other.preview("--expect-no-changes")
-    # Again after the zone has synced for a while (its KDS connection a minute old, the
+    # Again after the zone has synced for a while (its KDS connection half a minute old, the
     # global's own insights and the zone's resyncs written meanwhile).
     connected = kds_connected_for(running)
-    time.sleep(max(0.0, 60 - connected))
+    time.sleep(max(0.0, 30 - connected))
     other.up("--expect-no-changes")
 
 
