@@ -152,9 +152,12 @@ def the_guide(assets: Assets, started: Started) -> tuple[Way, str]:
                   "--timeout", f"{WAIT_S:.0f}s")
         kube.kubectl(GLOBAL, *rollout)
     with step("the zone-sync address"):
+        # The harness's LoadBalancer answers 127.0.0.1 until the global's pod is ready, then that
+        # pod's address (local_federation.podless): wait for the one zones can dial.
+        wanted = started.federation.control_plane_address(GLOBAL)
         address = poll("the zone-sync LoadBalancer address", lambda: ((kube.get_json(
             GLOBAL, "service", ZONE_SYNC_SERVICE, "-n", ns)["status"].get("loadBalancer") or {})
-            .get("ingress") or [{}])[0].get("ip"))
+            .get("ingress") or [{}])[0].get("ip") == wanted and wanted)
     with step("kumactl export"):
         exported = kumactl_export(assets, started)
     with step("kubectl apply on the global"):
