@@ -13,10 +13,13 @@ exported object on the global):
   its rollout, then a poll of the global's API until the zone is online;
 - `pulumi up` of the program, with the same `kdsTls.mode: skipVerify` and `global.kdsAddress`,
   from a new stack; its check on (which the script does not do: it also waits for the proxies
-  and policies on the global). Where its time goes is read from its `--event-log` (whole seconds,
-  as the engine stamps events): the export (the zone's progress lines), the global release, the
-  copies (first copy started to last done), the zone's switch (`helm upgrade` and rollout) and
-  the check (the wait for KDS and what it verifies).
+  and policies on the global). Where its time goes is read from its `--event-log` (one of the
+  CLI's debug flags, shown with PULUMI_DEBUG_COMMANDS; whole seconds, as the engine stamps
+  events): the export (the zone's progress lines), the global release, the copies (first copy
+  started to last done), the zone's switch (`helm upgrade` and rollout) and the check (the wait
+  for KDS and what it verifies).
+Every object the zone has to federate is read before either way starts (untimed, the program's
+export, which pages) and looked for on the global at the end.
 Benchmarks are never timed tests: this prints figures, it asserts only the end state.
 """
 
@@ -26,7 +29,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,21 +38,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import urllib3
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.measure import run_measured
-from local_federation import kuma
+from local_federation import kuma, observe
 from local_federation.assets import KUMA_CHART, Assets, cached_assets, federation_missing_reason
 from local_federation.federation import Federation
 from local_federation.kube import Kube
+from local_federation.observe import KumaApi, document_key, documents
 from local_federation.pulumi_cli import Pulumi, clone_project
 from local_federation.stack import kds_tls, stack_config
 
 GLOBAL, ZONE = "global", "zone-1"
-PROFILE = "federation-with-policies"
 ZONE_SYNC_SERVICE = "kuma-global-zone-sync"
 KDS_PORT = 5685
 WAIT_S = 900.0
@@ -100,37 +99,27 @@ def poll(what: str, read: Callable[[], Any], timeout: float = WAIT_S) -> Any:
 
 
 def zone_online(started: Started) -> bool:
-    """The global's API says the zone's last KDS subscription is connected and not closed."""
-    api = started.federation.control_plane_api(GLOBAL)
-    token = kuma.admin_token(started.kube, GLOBAL)
-    try:
-        answer = urllib3.request("GET", f"{api}/zones/{ZONE}/_overview", timeout=10.0, retries=False,
-                                 headers={"Authorization": f"Bearer {token}"})
-    except urllib3.exceptions.HTTPError:
-        return False
-    if answer.status != 200:
-        return False
-    subscriptions = json.loads(answer.data).get("zoneInsight", {}).get("subscriptions") or []
-    return bool(subscriptions and subscriptions[-1].get("connectTime")
-                and not subscriptions[-1].get("disconnectTime"))
+    api = KumaApi(started.federation.control_plane_api(GLOBAL), kuma.admin_token(started.kube, GLOBAL))
+    return observe.zone_online(api, ZONE)
 
 
-def every_copy_on_the_global(started: Started, documents: list[dict[str, Any]]) -> None:
-    for document in documents:
-        meta = document["metadata"]
-        kind = "secret" if document["kind"] == "Secret" else f"{document['kind'].lower()}.kuma.io"
-        scope = ["-n", meta["namespace"]] if meta.get("namespace") else []
-        started.kube.kubectl(GLOBAL, "get", kind, meta["name"], *scope, "-o", "name")
+def every_copy_on_the_global(started: Started, copies: list[dict[str, Any]]) -> None:
+    """Each exported object on the global: one list per kind (thousands of `kubectl get`s would
+    take minutes)."""
+    live: dict[str, set[tuple[str, str]]] = {}
+    for kind in {d["kind"] for d in copies}:
+        resource = "secrets" if kind == "Secret" else f"{kind.lower()}.kuma.io"
+        items = started.kube.get_json(GLOBAL, resource, "--all-namespaces")["items"]
+        live[kind] = {(i["metadata"].get("namespace") or "", i["metadata"]["name"]) for i in items}
+    missing = [key for key in map(document_key, copies) if key[1:] not in live[key[0]]]
+    if missing:
+        raise RuntimeError(f"{len(missing)} of {len(copies)} exported objects not on the global: "
+                           f"{missing[:5]}")
 
 
 def kumactl_export(assets: Assets, started: Started) -> str:
-    config = started.workdir / "kumactl.config"
-    kumactl = [assets.path("kumactl"), "--config-file", str(config)]
-    subprocess.run([*kumactl, "config", "control-planes", "add", "--name", ZONE, "--address",
-                    started.zone_api, "--auth-type", "tokens", "--auth-conf", f"token={started.zone_token}",
-                    "--overwrite"], check=True, capture_output=True, text=True, timeout=60)
-    return subprocess.run([*kumactl, "export", f"--profile={PROFILE}", "--format=kubernetes"],
-                          check=True, capture_output=True, text=True, timeout=WAIT_S).stdout
+    return observe.kumactl_export(assets.path("kumactl"), started.workdir, ZONE, started.zone_api,
+                                  started.zone_token, timeout=WAIT_S)
 
 
 def the_guide(assets: Assets, started: Started) -> tuple[Way, str]:
@@ -186,6 +175,7 @@ def pulumi_up(assets: Assets, started: Started, *, skip_checkpoints: bool) -> Wa
     stack.init(config)
     events = started.workdir / "events.jsonl"
     env = stack.env()
+    env["PULUMI_DEBUG_COMMANDS"] = "true"  # `--event-log` is one of the CLI's debug flags
     if skip_checkpoints:
         env["PULUMI_SKIP_CHECKPOINTS"] = "true"
     run = run_measured(stack.argv("up", "--yes", "--skip-preview", "--event-log", str(events)),
@@ -240,34 +230,29 @@ def phases(event_log: Path) -> list[tuple[str, float]]:
 def one_size(assets: Assets, root: Path, policies: int, skip_checkpoints_too: bool) -> list[Way]:
     ways: list[Way] = []
     with fresh_federation(assets, root, f"guide-{policies}", policies) as started:
+        complete = zone_export(started)
         way, exported = the_guide(assets, started)
-        copied = _documents(exported)
+        copied = documents(exported)
         every_copy_on_the_global(started, copied)
         # kumactl lists each type without paging (the API's first 100 only): what it leaves out.
-        complete = len(program_export(started))
-        way.parts.append((f"objects copied: {len(copied)} of the {complete} the program's export finds", 0.0))
+        way.parts.append((f"objects copied: {len(copied)} of the {len(complete)} the program's "
+                          "export finds", 0.0))
         ways.append(way)
     for skip in (False, True) if skip_checkpoints_too else (False,):
         with fresh_federation(assets, root, f"up-{policies}-{int(skip)}", policies) as started:
+            complete = zone_export(started)
             way = pulumi_up(assets, started, skip_checkpoints=skip)
             poll("the zone online on the global", lambda: zone_online(started))
-            every_copy_on_the_global(started, _documents(kumactl_export(assets, started)))
+            every_copy_on_the_global(started, complete)
             ways.append(way)
     return ways
 
 
-def program_export(started: Started) -> list[dict[str, Any]]:
-    """The program's export of the zone (components.export, through the zone API)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "components.export", "--api-url", started.zone_api, "--quiet",
-         "--profile", PROFILE, "--system-namespace", kuma.SYSTEM_NAMESPACE],
-        cwd=Path(__file__).resolve().parents[1], check=True, capture_output=True, text=True, timeout=WAIT_S,
-        env={"KUMA_API_TOKEN": started.zone_token, "PATH": os.environ["PATH"]})
-    return _documents(result.stdout)
-
-
-def _documents(text: str) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(text) if d]
+def zone_export(started: Started) -> list[dict[str, Any]]:
+    """Every object the zone has to federate, read (untimed) before either way changes it: the
+    program's export, which pages."""
+    return documents(observe.program_export(started.zone_token, "--api-url", started.zone_api,
+                                            timeout=WAIT_S))
 
 
 def report(policies: int, ways: Sequence[Way]) -> str:

@@ -19,12 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import urllib3
-
 from local_federation import kuma
 from local_federation.assets import REPO_ROOT, cached_assets, federation_missing_reason
 from local_federation.kube import Kube
 from local_federation.local import GLOBAL_CONTEXT, ZONE_CONTEXT, ZONE_NAME, Layout, serve
+from local_federation.observe import KumaApi, KumaApiError, connected
 from local_federation.pulumi_cli import Pulumi
 from local_federation.stack import SERVER_KEY, KdsTls, stack_config
 
@@ -95,13 +94,10 @@ def federate(layout: Layout) -> int:
 def _zone_online(endpoints: dict[str, Any], kube: Kube) -> str:
     try:
         token = kuma.admin_token(kube, GLOBAL_CONTEXT, timeout=1)
-        answer = urllib3.PoolManager(timeout=5.0, retries=False).request(
-            "GET", f"{endpoints['global']['api']}/zones/{ZONE_NAME}/_overview",
-            headers={"Authorization": f"Bearer {token}"})
-        if answer.status != 200:
-            return f"not known to the global (HTTP {answer.status})"
-        last = (json.loads(answer.data).get("zoneInsight", {}).get("subscriptions") or [{}])[-1]
-        return "online" if last.get("connectTime") and not last.get("disconnectTime") else "offline"
+        api = KumaApi(endpoints["global"]["api"], token, timeout=5.0)
+        return "online" if connected(api.zone_subscription(ZONE_NAME)) else "offline"
+    except KumaApiError as exc:
+        return f"not known to the global (HTTP {exc.status})"
     except Exception as exc:
         return f"no global yet ({type(exc).__name__})"
 

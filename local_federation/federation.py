@@ -64,6 +64,10 @@ class Federation:
         its zone-sync LoadBalancer gets."""
         return self.kubelets[cluster].pod_address(kuma.SYSTEM_NAMESPACE, kuma.CONTROL_PLANE)
 
+    def control_plane_state(self, cluster: str) -> tuple[str, bool] | None:
+        """(template hash, ready) of the cluster's kuma-cp, or None while none runs."""
+        return self.kubelets[cluster].state(kuma.SYSTEM_NAMESPACE, kuma.CONTROL_PLANE)
+
     def kill_control_plane(self, cluster: str) -> int:
         """SIGKILL the cluster's kuma-cp (a crash); its kubelet starts it again. Returns its pid."""
         return self.kubelets[cluster].kill(kuma.SYSTEM_NAMESPACE, kuma.CONTROL_PLANE)

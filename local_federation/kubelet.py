@@ -124,6 +124,13 @@ class KumaKubelet(Controller):
             running = self.running.get(self._key(deployment))
             return running is not None and running.hashed == hashed and running.ready
 
+    def state(self, namespace: str, name: str) -> tuple[str, bool] | None:
+        """The pod template hash the Deployment's kuma-cp runs from and whether it is ready, or
+        None while none runs."""
+        with self._lock:
+            running = self.running.get(f"{namespace}/{name}")
+            return None if running is None else (running.hashed, running.ready)
+
     def kill(self, namespace: str, name: str) -> int:
         """SIGKILL the Deployment's kuma-cp, as a crashed container: the next sync starts it
         again. Returns the pid killed."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from local_federation.kubelet import _rewrite, is_control_plane, quantity
+from local_federation.observe import connected, connected_for, document_key, documents
 from local_federation.podless import PodlessControllers, selects
 
 
@@ -54,3 +56,25 @@ def test_a_selector_selects_pods_with_every_label_and_an_empty_one_none() -> Non
     assert selects({"app": "kuma-control-plane"}, {"app": "kuma-control-plane", "pod-template-hash": "x"})
     assert not selects({"app": "kuma-control-plane", "tier": "cp"}, {"app": "kuma-control-plane"})
     assert not selects({}, {"app": "kuma-control-plane"})
+
+
+def test_a_zone_is_online_while_its_last_kds_subscription_is_connected_and_not_closed() -> None:
+    # The shape of GET /zones/{zone}/_overview's zoneInsight.subscriptions
+    # (../shared/upstream's API spec: ZoneInsight's KDSSubscription).
+    assert connected({"connectTime": "2026-12-07T00:00:00Z"})
+    assert not connected({"connectTime": "2026-12-07T00:00:00Z", "disconnectTime": "2026-12-07T00:01:00Z"})
+    assert not connected({})
+
+
+def test_how_long_a_subscription_has_been_connected_is_read_from_its_connect_time() -> None:
+    since = datetime.now(UTC) - timedelta(seconds=90)
+    seconds = connected_for({"connectTime": since.isoformat().replace("+00:00", "Z")})
+    assert 90 <= seconds < 90 + 60
+
+
+def test_an_exported_stream_is_read_without_its_banner_and_keyed_by_kind_namespace_name() -> None:
+    text = ("# Product: Kuma, Version: 2.14.3\n---\napiVersion: kuma.io/v1alpha1\nkind: Mesh\n"
+            "metadata: {name: default}\n---\n---\napiVersion: v1\nkind: Secret\n"
+            "metadata: {name: ca, namespace: kuma-system}\n")
+    assert [document_key(d) for d in documents(text)] == [("Mesh", "", "default"),
+                                                          ("Secret", "kuma-system", "ca")]

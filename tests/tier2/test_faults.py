@@ -27,9 +27,8 @@ from local_federation import kuma
 from local_federation.assets import Assets
 from local_federation.pulumi_cli import Pulumi, clone_project
 from tests.tier2.conftest import GLOBAL, ZONE, Running
-from tests.tier2.steps import document_key, global_api, kds_tls_config, on_cluster, project_export
+from tests.tier2.steps import document_key, kds_tls_config, on_cluster, project_export, zone_connected
 
-CONTROL_PLANE = f"{kuma.SYSTEM_NAMESPACE}/{kuma.CONTROL_PLANE}"
 POLICIES = 120  # this module's zone (tests/tier2/conftest.py `running`)
 
 
@@ -77,18 +76,19 @@ def background_up(stack: Pulumi, log: Path, when: Callable[[], bool], act: Calla
 
 def copies_started(log: Path) -> Callable[[], bool]:
     """True once the run's output shows a copy of a kuma.io object being created."""
-    return lambda: log.exists() and "kubernetes:kuma.io/" in log.read_text(errors="replace") \
-        and " creating" in log.read_text(errors="replace")
+    def started() -> bool:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return "kubernetes:kuma.io/" in text and " creating" in text
+    return started
 
 
 def kill_the_zone_once_switched(running: Running, before: str, killed: list[int],
                                 stop: threading.Event) -> None:
     """Once the zone's kuma-cp runs from the switched template and is ready (the rollout wait is
     over: the program's check starts polling), kill it once."""
-    kubelet = running.federation.kubelets[ZONE]
     while not stop.is_set():
-        current = kubelet.running.get(CONTROL_PLANE)
-        if current is not None and current.hashed != before and current.ready:
+        current = running.federation.control_plane_state(ZONE)
+        if current is not None and current[0] != before and current[1]:
             killed.append(running.federation.kill_control_plane(ZONE))
             return
         stop.wait(0.2)
@@ -117,7 +117,9 @@ def test_a_killed_and_interrupted_then_up_converges_with_nothing_lost(
     # 2. The next `pulumi up`: the global's kuma-cp killed as it starts on the copies left (its
     # webhooks, failurePolicy Fail, down until its kubelet has started it again); 3. the zone's
     # kuma-cp killed once, whichever run switches the zone, while the check waits for it.
-    before = running.federation.kubelets[ZONE].running[CONTROL_PLANE].hashed
+    current = running.federation.control_plane_state(ZONE)
+    assert current is not None, "the zone's kuma-cp is not running"
+    before = current[0]
     killed: list[int] = []
     stop = threading.Event()
     watcher = threading.Thread(target=kill_the_zone_once_switched, args=(running, before, killed, stop),
@@ -134,8 +136,7 @@ def test_a_killed_and_interrupted_then_up_converges_with_nothing_lost(
     assert killed, "the zone's kuma-cp was never killed while the check waited"
     check = stack.outputs()["zones"][ZONE]["check"]
     assert isinstance(check, dict) and check.get("online") is True, check
-    last = global_api(running).get(f"/zones/{ZONE}/_overview")["zoneInsight"]["subscriptions"][-1]
-    assert last.get("connectTime") and not last.get("disconnectTime"), last
+    zone_connected(running)
     # Nothing lost: every copy on the global; nothing duplicated: each once in the state.
     missing = [d["metadata"]["name"] for d in exported if on_cluster(running, GLOBAL, d) is None]
     assert not missing, f"copies lost: {missing}"

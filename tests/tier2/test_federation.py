@@ -24,6 +24,7 @@ import yaml
 from components.resources.global_control_plane import KDS_SERVER_SECRET
 from local_federation import kuma
 from local_federation.assets import REPO_ROOT, Assets
+from local_federation.observe import connected_for
 from local_federation.pulumi_cli import Pulumi, clone_project
 from tests.integration.preview import assert_the_switch_is_shown
 from tests.tier2.conftest import GLOBAL, POLICIES, ZONE, Running, gui_missing_reason
@@ -33,12 +34,12 @@ from tests.tier2.steps import (
     document_key,
     documents,
     global_api,
-    kds_connected_for,
     kds_tls_config,
     kumactl_export,
     on_cluster,
     project_export,
     secret_values,
+    zone_connected,
 )
 
 # Kuma's API server's default page size (pkg/api-server: `size` when none is given).
@@ -108,9 +109,7 @@ def test_b_pulumi_up_federates_the_zone_over_real_kds_through_real_webhooks(
     check = stack.outputs()["zones"][ZONE]["check"]
     assert isinstance(check, dict) and check.get("online") is True, check
     # The zone online on the global, over real KDS.
-    overview = global_api(running).get(f"/zones/{ZONE}/_overview")
-    last = overview["zoneInsight"]["subscriptions"][-1]
-    assert last.get("connectTime") and not last.get("disconnectTime"), last
+    zone_connected(running)
     # Every copy accepted on the global by its real webhooks, after the global release (its CRDs and
     # webhooks) was deployed.
     created: list[tuple[Mapping[str, Any], int]] = []
@@ -190,8 +189,7 @@ def test_d_a_second_clone_sees_no_changes_with_synced_copies_on_both_sides(
     other.preview("--expect-no-changes")
     # Again after the zone has synced for a while (its KDS connection half a minute old, the
     # global's own insights and the zone's resyncs written meanwhile).
-    connected = kds_connected_for(running)
-    time.sleep(max(0.0, 30 - connected))
+    time.sleep(max(0.0, 30 - connected_for(zone_connected(running))))
     other.up("--expect-no-changes")
 
 
