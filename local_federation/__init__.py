@@ -11,5 +11,7 @@ to try on one's own machine). No pytest in here. One job per module:
 - `podless`: the kubelet's and controllers' parts that Helm, kubectl and Kuma wait on;
 - `kubelet`: kuma-cp run for a control plane Deployment, as its pod would run it;
 - `kuma`: setup steps (the standalone control plane from the chart, a demo mesh, policies);
-- `pulumi`: the `pulumi` CLI on a clone of the project, one stack, one backend.
+- `observe`: what a user reads on a federation (a control plane's API, the zone online on the
+  global, kumactl's and the program's exports, an exported object on a cluster);
+- `pulumi_cli`: the `pulumi` CLI on a clone of the project, one stack, one backend.
 """

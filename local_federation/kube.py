@@ -292,11 +292,11 @@ class Kube:
     kubeconfig: Path
     tools: ToolPaths
 
-    def kubectl(self, context: str, *args: str, input: str | None = None,
-                check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(self, context: str, *args: str, input: str | None = None, check: bool = True,
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([self.tools.path("kubectl"), "--kubeconfig", str(self.kubeconfig),
                                "--context", context, *args],
-                              input=input, text=True, capture_output=True, check=check, timeout=120)
+                              input=input, text=True, capture_output=True, check=check, timeout=timeout)
 
     def helm(self, context: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([self.tools.path("helm"), "--kubeconfig", str(self.kubeconfig),

@@ -103,8 +103,17 @@ def demo_workloads() -> list[dict[str, Any]]:
 
 
 def apply(kube: Kube, context: str, objects: Iterable[Mapping[str, Any]]) -> None:
-    """`kubectl apply -f -`, as a user does (so objects carry kubectl's last-applied annotation)."""
-    kube.kubectl(context, "apply", "-f", "-", input=yaml.safe_dump_all(list(objects)))
+    """`kubectl apply -f -`, as a user does (so objects carry kubectl's last-applied annotation).
+    Bounded by the count: each object passes Kuma's webhooks one after another (3,000 policies
+    took more than two minutes on 2 cores)."""
+    documents = list(objects)
+    kube.kubectl(context, "apply", "-f", "-", input=yaml.safe_dump_all(documents),
+                 timeout=apply_timeout(len(documents)))
+
+
+def apply_timeout(count: int) -> float:
+    """A ceiling for `kubectl apply` of `count` objects: generous, never the expected time."""
+    return 120 + 0.5 * count
 
 
 def admin_token(kube: Kube, context: str, timeout: float = 120) -> str:
