@@ -238,23 +238,28 @@ def phases(event_log: Path) -> list[tuple[str, float]]:
     ]
 
 
-def one_size(assets: Assets, root: Path, policies: int, skip_checkpoints_too: bool) -> list[Way]:
-    ways: list[Way] = []
-    with fresh_federation(assets, root, f"guide-{policies}", policies) as started:
-        complete = zone_export(started)
-        way, exported = the_guide(assets, started, complete)
-        every_copy_on_the_global(started, complete)
-        way.parts.append((f"kumactl's export held {len(documents(exported))} of the {len(complete)} objects "
-                          "the program's export finds", 0.0))
-        ways.append(way)
-    for skip in (False, True) if skip_checkpoints_too else (False,):
-        with fresh_federation(assets, root, f"up-{policies}-{int(skip)}", policies) as started:
+WAYS = ("guide", "up", "up-skip-checkpoints")
+
+
+def one_size(assets: Assets, root: Path, policies: int, ways: Sequence[str]) -> list[Way]:
+    """Each way from a fresh federation, printed as soon as it is done (a long run cut short
+    keeps what it measured)."""
+    done: list[Way] = []
+    print(f"## {policies} policies", flush=True)
+    for name in ways:
+        with fresh_federation(assets, root, f"{name}-{policies}", policies) as started:
             complete = zone_export(started)
-            way = pulumi_up(assets, started, skip_checkpoints=skip)
-            poll("the zone online on the global", lambda: zone_online(started))
+            if name == "guide":
+                way, exported = the_guide(assets, started, complete)
+                way.parts.append((f"kumactl's export held {len(documents(exported))} of the "
+                                  f"{len(complete)} objects the program's export finds", 0.0))
+            else:
+                way = pulumi_up(assets, started, skip_checkpoints=name == "up-skip-checkpoints")
+                poll("the zone online on the global", lambda: zone_online(started))
             every_copy_on_the_global(started, complete)
-            ways.append(way)
-    return ways
+        print(describe(way), flush=True)
+        done.append(way)
+    return done
 
 
 def zone_export(started: Started) -> list[dict[str, Any]]:
@@ -264,16 +269,20 @@ def zone_export(started: Started) -> list[dict[str, Any]]:
                                             timeout=WAIT_S))
 
 
-def report(policies: int, ways: Sequence[Way]) -> str:
-    guide, up = ways[0], ways[1]
-    lines = [f"## {policies} policies"]
-    for way in ways:
-        memory = f", peak RSS {way.peak_rss_mb:.0f} MB" if way.peak_rss_mb is not None else ""
-        lines.append(f"{way.name}: {way.wall_s:.1f} s{memory}")
-        lines += [f"  {name}: {seconds:.1f} s" if seconds else f"  {name}" for name, seconds in way.parts]
-    lines.append(f"guide script: {guide.wall_s:.1f} s; pulumi up: {up.wall_s:.1f} s; "
-                 f"ratio: {up.wall_s / guide.wall_s:.2f}")
-    return "\n".join(lines)
+def describe(way: Way) -> str:
+    memory = f", peak RSS {way.peak_rss_mb:.0f} MB" if way.peak_rss_mb is not None else ""
+    parts = (f"  {name}: {seconds:.1f} s" if seconds else f"  {name}" for name, seconds in way.parts)
+    return "\n".join([f"{way.name}: {way.wall_s:.1f} s{memory}", *parts])
+
+
+def ratio_line(ways: Sequence[Way]) -> str | None:
+    """The last line: the guide's script against the first `pulumi up` measured."""
+    guide = next((w for w in ways if w.name == "guide script"), None)
+    up = next((w for w in ways if w.name.startswith("pulumi up")), None)
+    if guide is None or up is None:
+        return None
+    return (f"guide script: {guide.wall_s:.1f} s; {up.name}: {up.wall_s:.1f} s; "
+            f"ratio: {up.wall_s / guide.wall_s:.2f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -281,7 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--policies", default="300", help="comma-separated sizes (default 300)")
     parser.add_argument("--skip-checkpoints-too", action="store_true",
                         help="also a pulumi up with PULUMI_SKIP_CHECKPOINTS=true, from a fresh start")
+    parser.add_argument("--ways", default="guide,up",
+                        help=f"comma-separated, in order, from {', '.join(WAYS)} (default guide,up)")
     args = parser.parse_args(argv)
+    ways = args.ways.split(",") + (["up-skip-checkpoints"] if args.skip_checkpoints_too else [])
+    if not set(ways) <= set(WAYS):
+        parser.error(f"--ways: {', '.join(sorted(set(ways) - set(WAYS)))} unknown; known: {', '.join(WAYS)}")
     assets = cached_assets()
     missing = federation_missing_reason(assets)
     if missing or os.geteuid() != 0:
@@ -290,7 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="guide-vs-up-"))
     try:
         for size in (int(s) for s in args.policies.split(",")):
-            print(report(size, one_size(assets, root, size, args.skip_checkpoints_too)), flush=True)
+            last = ratio_line(one_size(assets, root, size, ways))
+            if last:
+                print(last, flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0
