@@ -290,6 +290,9 @@ def test_the_check_command_receives_a_spec_the_check_module_reads(zone_api):
     assert [p.name for p in spec.expect.policies] == ["timeout-0", "timeout-1", "timeout-2"]
     assert spec.expect.dataplanes is True, "the check looks for the zone's proxies on the global"
     assert upstream_dependency(monitor, check)
+    # Its result is one JSON line naming every policy: never streamed through pulumi-command's
+    # 64 KiB line scanner (components/resources/federation_check.py), only its stderr progress.
+    assert check.inputs["logging"] == "stderr"
 
 
 def upstream_dependency(monitor, check) -> bool:

@@ -102,6 +102,12 @@ class FederationCheck(pulumi.ComponentResource):
             create=module_command("components.check"),
             stdin=pulumi.Output.secret(json.dumps(spec, sort_keys=True)),
             environment=MODULE_ENVIRONMENT,
+            # Progress (stderr) is shown; the result (stdout, one JSON line naming every policy
+            # found) is only captured. pulumi-command 1.2.1 streams logged output through a
+            # bufio.Scanner (provider/pkg/provider/util/util.go LogOutput, 64 KiB lines): a
+            # longer line stops the reader, the pipe fills and the check blocks on its last
+            # write forever (seen at 3,000 policies, bench/guide_vs_up.py).
+            logging=command.local.Logging.STDERR,
             # A new zone release, or new values for it (a CA, a KDS address, a rotated token),
             # means a new check; a changed spec re-runs it as an update. The URN alone never
             # changes, and a check that passed once would stand for every later upgrade.
